@@ -31,7 +31,7 @@ public static class Checked
         }
         if (a.dtype != b.dtype)
             throw Mismatch(sa, sb, what, $"dtypes differ ({a.dtype} vs {b.dtype})");
-        if (a.device != b.device)
+        if (a.device.ToString() != b.device.ToString())
             throw Mismatch(sa, sb, what, $"devices differ ({a.device} vs {b.device})");
         return a.matmul(b);
     }
