@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using OlaRunner;
+
+// Headless notebook runner: executes notebooks/NN-*.ipynb in order in-process, writes executed copies
+// (with all outputs) and one chart page per notebook under out/, prints a progress line per cell, and
+// exits non-zero naming the notebook, cell and error when a cell fails.
+//
+//   dotnet run --project src/OlaRunner -- [--profile quick|full] [--out DIR] [--cell-timeout SECONDS]
+//                                         [--keep-going] [notebooks...]
+// --keep-going runs the remaining cells (and notebooks) after a failure; the exit code is still non-zero.
+
+var profile = "full";
+string? outDir = null;
+var cellTimeout = TimeSpan.FromMinutes(30);
+var keepGoing = false;
+var selected = new List<string>();
+for (int i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--profile": profile = Need(ref i); break;
+        case "--out": outDir = Need(ref i); break;
+        case "--keep-going": keepGoing = true; break;
+        case "--cell-timeout": cellTimeout = TimeSpan.FromSeconds(double.Parse(Need(ref i))); break;
+        case "-h" or "--help":
+            Console.WriteLine("usage: OlaRunner [--profile quick|full] [--out DIR] [--cell-timeout SECONDS] [--keep-going] [notebook.ipynb ...]");
+            return 0;
+        default: selected.Add(args[i]); break;
+    }
+}
+if (profile is not ("quick" or "full")) return Fail($"unknown profile '{profile}' (expected quick or full)");
+
+var root = RepoRoot.Find();
+outDir = Path.GetFullPath(outDir ?? Path.Combine(root, "out"));
+// The notebooks read the profile and the output folder from the environment, as they do in VS Code
+// or Jupyter when a user sets them.
+Environment.SetEnvironmentVariable("OLA_PROFILE", profile);
+Environment.SetEnvironmentVariable("OLA_OUT", outDir);
+
+var notebooks = selected.Count > 0
+    ? selected.Select(Path.GetFullPath).ToList()
+    : Directory.GetFiles(Path.Combine(root, "notebooks"), "*.ipynb")
+               .Where(f => char.IsDigit(Path.GetFileName(f)[0])).Order(StringComparer.Ordinal).ToList();
+foreach (var nb in notebooks)
+    if (!File.Exists(nb)) return Fail($"notebook not found: {nb}");
+if (notebooks.Count == 0) return Fail($"no notebooks found under {Path.Combine(root, "notebooks")}");
+
+Console.WriteLine($"OlaRunner: {notebooks.Count} notebook(s), profile {profile}, outputs in {outDir}");
+var runner = new NotebookRunner(Console.Out, keepGoing);
+var failures = new List<CellFailure>();
+var timings = new List<(string Name, double Seconds)>();
+var total = Stopwatch.StartNew();
+foreach (var nb in notebooks)
+{
+    var name = Path.GetFileNameWithoutExtension(nb);
+    var sw = Stopwatch.StartNew();
+    var failure = await runner.RunAsync(nb, Path.Combine(outDir, "notebooks", name + ".ipynb"),
+                                        Path.Combine(outDir, "html", name + ".html"), cellTimeout);
+    timings.Add((name, sw.Elapsed.TotalSeconds));
+    if (failure is null) continue;
+    failures.Add(failure);
+    if (!keepGoing) break;
+}
+foreach (var f in failures)
+    Console.Error.WriteLine($"OlaRunner: {f.Notebook}: cell {f.Cell}/{f.Cells} failed: {FirstLine(f.Error)}");
+if (failures.Count > 0) return 1;
+Console.WriteLine("OlaRunner: all notebooks ran.");
+foreach (var (n, s) in timings) Console.WriteLine($"  {n,-36} {s,8:F1} s");
+Console.WriteLine($"  {"total",-36} {total.Elapsed.TotalSeconds,8:F1} s");
+return 0;
+
+static string FirstLine(string s) => s.Split('\n')[0].Trim();
+
+string Need(ref int i) => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+
+static int Fail(string message)
+{
+    Console.Error.WriteLine($"OlaRunner: {message}");
+    return 1;
+}
+
+static class RepoRoot
+{
+    public static string Find()
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+            for (var d = new DirectoryInfo(start); d != null; d = d.Parent)
+                if (File.Exists(Path.Combine(d.FullName, "OlaNotebooks.sln"))) return d.FullName;
+        throw new InvalidOperationException("cannot find the repository root (OlaNotebooks.sln) above " + Directory.GetCurrentDirectory());
+    }
+}

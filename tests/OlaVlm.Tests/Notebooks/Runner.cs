@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using OlaVlm.Core;
+
+namespace OlaVlm.Tests.Notebooks;
+
+/// Runs the headless notebook runner (src/OlaRunner) as a child process, as a user would.
+/// A separate process because the test host has already loaded TorchSharp from its own bin/, while
+/// notebooks load it through `#r "nuget: ..."`.
+public static class Runner
+{
+    public sealed record Result(int ExitCode, string Output, string OutDir)
+    {
+        public JsonNode Executed(string notebookName) =>
+            JsonNode.Parse(File.ReadAllText(Path.Combine(OutDir, "notebooks", notebookName + ".ipynb")))!;
+    }
+
+    public static string Dll
+    {
+        get
+        {
+            var bin = Path.Combine(Paths.RepoRoot, "src", "OlaRunner", "bin");
+            var dlls = Directory.Exists(bin) ? Directory.GetFiles(bin, "OlaRunner.dll", SearchOption.AllDirectories) : [];
+            return dlls.OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault()
+                   ?? throw new FileNotFoundException($"OlaRunner.dll not built under {bin}");
+        }
+    }
+
+    public static Result Run(string outDir, TimeSpan timeout, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Paths.RepoRoot };
+        psi.ArgumentList.Add(Dll);
+        psi.ArgumentList.Add("--out");
+        psi.ArgumentList.Add(outDir);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(timeout))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"runner did not finish within {timeout}: {string.Join(' ', args)}\n{stdout.Result}");
+        }
+        return new Result(p.ExitCode, stdout.Result + stderr.Result, outDir);
+    }
+}
