@@ -1,0 +1,50 @@
+using OlaVlm.Core;
+
+namespace OlaVlm.Tests.Notebooks;
+
+/// Every notebook under notebooks/ runs end to end through the headless runner in the quick profile.
+/// They share one output folder, in notebook order, so later notebooks reuse the world and models
+/// the earlier ones cached (each notebook can also build what it needs by itself).
+public class NotebookTests
+{
+    public static TheoryData<string> All()
+    {
+        var data = new TheoryData<string>();
+        foreach (var f in Directory.GetFiles(Path.Combine(Paths.RepoRoot, "notebooks"), "*.ipynb")
+                                   .Where(f => char.IsDigit(Path.GetFileName(f)[0])).Order(StringComparer.Ordinal))
+            data.Add(Path.GetFileName(f));
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(All))]
+    public void RunsInQuickProfile(string notebook)
+    {
+        var outDir = Path.Combine(Paths.Out, "test-quick");
+        var r = Runner.Run(outDir, TimeSpan.FromMinutes(20), "--profile", "quick",
+                           Path.Combine(Paths.RepoRoot, "notebooks", notebook));
+        Assert.True(r.ExitCode == 0, $"{notebook} failed:\n{r.Output}");
+
+        var name = Path.GetFileNameWithoutExtension(notebook);
+        var cells = r.Executed(name)["cells"]!.AsArray().Where(c => (string?)c!["cell_type"] == "code").ToList();
+        Assert.NotEmpty(cells);
+        Assert.All(cells, c => Assert.DoesNotContain(c!["outputs"]!.AsArray(), o => (string?)o!["output_type"] == "error"));
+        Assert.True(File.Exists(Path.Combine(outDir, "html", name + ".html")), "no HTML page written");
+    }
+
+    [Fact]
+    public void CommittedNotebooksHaveNoOutputsAndVsCodeMetadata()
+    {
+        foreach (var f in Directory.GetFiles(Path.Combine(Paths.RepoRoot, "notebooks"), "*.ipynb"))
+        {
+            var doc = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(f))!;
+            Assert.Equal(".net-csharp", (string?)doc["metadata"]!["kernelspec"]!["name"]);
+            Assert.Equal("csharp", (string?)doc["metadata"]!["polyglot_notebook"]!["kernelInfo"]!["defaultKernelName"]);
+            foreach (var c in doc["cells"]!.AsArray().Where(c => (string?)c!["cell_type"] == "code"))
+            {
+                Assert.Empty(c!["outputs"]!.AsArray());
+                Assert.Equal("csharp", (string?)c["metadata"]!["polyglot_notebook"]!["kernelName"]);
+            }
+        }
+    }
+}
