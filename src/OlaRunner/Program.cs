@@ -8,11 +8,14 @@ using OlaRunner;
 //   dotnet run --project src/OlaRunner -- [--profile quick|full] [--out DIR] [--cell-timeout SECONDS]
 //                                         [--keep-going] [notebooks...]
 // --keep-going runs the remaining cells (and notebooks) after a failure; the exit code is still non-zero.
+// Unless --no-build is given, the library is built first: notebooks reference out/lib/OlaVlm.dll,
+// which every build of src/OlaVlm refreshes.
 
 var profile = "full";
 string? outDir = null;
 var cellTimeout = TimeSpan.FromMinutes(30);
 var keepGoing = false;
+var build = true;
 var selected = new List<string>();
 for (int i = 0; i < args.Length; i++)
 {
@@ -21,9 +24,10 @@ for (int i = 0; i < args.Length; i++)
         case "--profile": profile = Need(ref i); break;
         case "--out": outDir = Need(ref i); break;
         case "--keep-going": keepGoing = true; break;
+        case "--no-build": build = false; break;
         case "--cell-timeout": cellTimeout = TimeSpan.FromSeconds(double.Parse(Need(ref i))); break;
         case "-h" or "--help":
-            Console.WriteLine("usage: OlaRunner [--profile quick|full] [--out DIR] [--cell-timeout SECONDS] [--keep-going] [notebook.ipynb ...]");
+            Console.WriteLine("usage: OlaRunner [--profile quick|full] [--out DIR] [--cell-timeout SECONDS] [--keep-going] [--no-build] [notebook.ipynb ...]");
             return 0;
         default: selected.Add(args[i]); break;
     }
@@ -44,6 +48,8 @@ var notebooks = selected.Count > 0
 foreach (var nb in notebooks)
     if (!File.Exists(nb)) return Fail($"notebook not found: {nb}");
 if (notebooks.Count == 0) return Fail($"no notebooks found under {Path.Combine(root, "notebooks")}");
+
+if (build && !BuildLibrary(root)) return Fail("building src/OlaVlm failed (see the output above)");
 
 Console.WriteLine($"OlaRunner: {notebooks.Count} notebook(s), profile {profile}, outputs in {outDir}");
 var runner = new NotebookRunner(Console.Out, keepGoing);
@@ -72,6 +78,16 @@ return 0;
 static string FirstLine(string s) => s.Split('\n')[0].Trim();
 
 string Need(ref int i) => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+
+static bool BuildLibrary(string root)
+{
+    Console.WriteLine("OlaRunner: building the library (dotnet build src/OlaVlm -c Release)");
+    var psi = new ProcessStartInfo("dotnet", ["build", Path.Combine(root, "src", "OlaVlm"), "-c", "Release", "-v", "quiet", "-nologo"])
+        { WorkingDirectory = root };
+    using var p = Process.Start(psi)!;
+    p.WaitForExit();
+    return p.ExitCode == 0;
+}
 
 static int Fail(string message)
 {

@@ -30,6 +30,7 @@ public static class Runner
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Paths.RepoRoot };
         psi.ArgumentList.Add(Dll);
+        psi.ArgumentList.Add("--no-build"); // the test build already refreshed out/lib/OlaVlm.dll
         psi.ArgumentList.Add("--out");
         psi.ArgumentList.Add(outDir);
         foreach (var a in args) psi.ArgumentList.Add(a);
