@@ -13,13 +13,20 @@ namespace OlaVlm.Notebook;
 /// `Formatter` here is the host's own static Formatter and registrations take effect in the host.
 public static class Formatters
 {
-    static int _registered;
+    static readonly object _gate = new();
 
-    /// Idempotent. Touches Plotly.NET types: call FSharpCoreResolver.Register() first (Setup.Run does).
+    /// Registers (again) every formatter. Not skipped on a second call: a host may have run
+    /// Formatter.ResetToDefault() since (an in-process runner between notebooks), and re-registering only
+    /// puts the same formatter in front again. Touches Plotly.NET types: call FSharpCoreResolver.Register()
+    /// first (Setup.Run does).
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Register()
     {
-        if (Interlocked.Exchange(ref _registered, 1) == 1) return;
+        lock (_gate) RegisterAll();
+    }
+
+    static void RegisterAll()
+    {
         Formatter.Register<GenericChart>((chart, writer) => writer.Write(PlotlyHtml.Session.Render(chart)), HtmlFormatter.MimeType);
         Formatter.SetPreferredMimeTypesFor(typeof(GenericChart), HtmlFormatter.MimeType);
         // Registered for the base class: covers Image<Rgb24>, Image<L8>, Image<Rgba32>...

@@ -7,12 +7,12 @@ namespace OlaVlm.Notebook;
 ///
 /// Why not Plotly.NET's own output: it points the page at a CDN copy of plotly.js (and of require.js), so
 /// offline (CI, air-gapped machines, nbconvert HTML opened later) every chart is blank. Plotly.NET 6.0.0
-/// carries plotly.js 2.28.0 as an embedded resource; the first chart of a kernel session inlines it, later
-/// charts only emit their div and a Plotly.newPlot call, so a notebook with twenty charts carries
-/// plotly.js (3.6 MB) once, in the first chart's output.
+/// carries plotly.js 2.28.0 as an embedded resource; the first chart after Setup.Run() (i.e. of each
+/// notebook) inlines it, later charts only emit their div and a Plotly.newPlot call, so a notebook with
+/// twenty charts carries plotly.js (3.6 MB) once, in its first chart's output.
 public sealed class PlotlyHtml
 {
-    /// The kernel-wide instance used by the notebook formatter. One kernel process = one notebook page.
+    /// The process-wide instance used by the notebook formatter; Setup.Run() resets it.
     public static PlotlyHtml Session { get; } = new();
 
     bool _plotlyJsSent;

@@ -8,7 +8,7 @@ namespace OlaVlm.Notebook;
 /// saying what this session runs on.
 public static class Setup
 {
-    /// Safe to call more than once (re-running the first cell).
+    /// Safe to call more than once (re-running the first cell); the next chart after it inlines plotly.js.
     public static void Run()
     {
         // Order matters: the FSharp.Core handler must be in place before any Plotly.NET type is resolved,
@@ -18,8 +18,14 @@ public static class Setup
         Console.WriteLine(Describe());
     }
 
+    /// Setup.Run starts every notebook, and every notebook is a new page (or, in an in-process runner, a new
+    /// saved document in the same process): its first chart must carry plotly.js again.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    static void RegisterFormatters() => Formatters.Register();
+    static void RegisterFormatters()
+    {
+        Formatters.Register();
+        PlotlyHtml.Session.Reset();
+    }
 
     /// One line: library version, torch versions, threads, device, profile.
     public static string Describe()
