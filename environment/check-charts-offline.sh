@@ -13,7 +13,7 @@ out="${OLA_HTML_OUT:-$repo/out/notebooks/html}"
 
 missing=()
 for p in chromium libjs-requirejs jupyter-nbconvert python3-lxml; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   sudo_cmd=(); [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)

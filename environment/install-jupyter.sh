@@ -15,7 +15,7 @@ if [ "$(id -u)" != 0 ]; then sudo_cmd=(sudo); fi
 
 missing=()
 for p in "${apt_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-jupyter: apt-get install ${missing[*]}"
@@ -31,7 +31,9 @@ export DOTNET_INTERACTIVE_CLI_TELEMETRY_OPTOUT=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 D
 dotnet tool restore
 
 # Registers the kernels with `jupyter kernelspec install --user` (folder ~/.local/share/jupyter/kernels).
-if jupyter kernelspec list 2>/dev/null | grep -q '^ *\.net-csharp '; then
+# (list into a variable first: `grep -q` closing the pipe early fails the pipeline under pipefail)
+kernels="$(jupyter kernelspec list 2>/dev/null)"
+if grep -q '^ *\.net-csharp ' <<<"$kernels"; then
   echo "install-jupyter: .NET kernels already registered"
 else
   dotnet interactive jupyter install

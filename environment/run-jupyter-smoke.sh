@@ -13,7 +13,9 @@ export DOTNET_INTERACTIVE_CLI_TELEMETRY_OPTOUT=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 D
 
 if [ $# -eq 0 ]; then set -- "$repo/environment/jupyter/smoke.ipynb"; fi
 command -v jupyter-nbconvert >/dev/null || { echo "run-jupyter-smoke: jupyter-nbconvert missing: run environment/install-jupyter.sh" >&2; exit 2; }
-jupyter kernelspec list 2>/dev/null | grep -q '^ *\.net-csharp ' || { echo "run-jupyter-smoke: no .net-csharp kernel: run environment/install-jupyter.sh" >&2; exit 2; }
+# (list into a variable first: `grep -q` closing the pipe early fails the pipeline under pipefail)
+kernels="$(jupyter kernelspec list 2>/dev/null)"
+grep -q '^ *\.net-csharp ' <<<"$kernels" || { echo "run-jupyter-smoke: no .net-csharp kernel: run environment/install-jupyter.sh" >&2; exit 2; }
 if [ ! -f "$repo/out/lib/OlaVlm.dll" ]; then (cd "$repo" && dotnet build src/OlaVlm -v q -nologo); fi
 mkdir -p "$out"
 
