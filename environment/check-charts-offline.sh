@@ -30,8 +30,11 @@ for nb in "$@"; do
     || { echo "check-charts-offline: nbconvert --to html failed for $nb" >&2; status=1; continue; }
   profile_dir="$(mktemp -d)"
   # --virtual-time-budget lets timers and Plotly's async work finish before the DOM is dumped.
+  # The proxy (a closed loopback port) and the resolver rule make every non-loopback request fail at once:
+  # the page really is offline, and nothing in it (e.g. the kernel's probe script) reaches another host.
   timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
     --disable-component-update --disable-sync --no-first-run --user-data-dir="$profile_dir" \
+    --proxy-server="http://127.0.0.1:9" --host-resolver-rules="MAP * ~NOTFOUND, EXCLUDE localhost" \
     --virtual-time-budget=15000 --dump-dom "file://$out/$name.html" >"$out/$name.dom.html" 2>"$out/$name.chromium.log" \
     || { echo "check-charts-offline: chromium failed for $nb (log $out/$name.chromium.log)" >&2; status=1; }
   rm -rf "$profile_dir"

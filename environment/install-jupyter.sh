@@ -38,5 +38,22 @@ if grep -q '^ *\.net-csharp ' <<<"$kernels"; then
 else
   dotnet interactive jupyter install
 fi
+
+# The kernel serves an HTTP API (for its JavaScript helpers) on every network interface by default, and
+# the setup cell's output then carries a script that probes those addresses. --http-local-only keeps
+# both on loopback. Added to each .NET kernel spec; idempotent.
+/usr/bin/python3 - <<'PY'
+import json, os, sys
+from jupyter_client.kernelspec import KernelSpecManager
+for name, path in KernelSpecManager().find_kernel_specs().items():
+    if not name.startswith(".net-"):
+        continue
+    spec_file = os.path.join(path, "kernel.json")
+    spec = json.load(open(spec_file))
+    if "--http-local-only" not in spec["argv"]:
+        spec["argv"].insert(spec["argv"].index("{connection_file}") + 1, "--http-local-only")
+        json.dump(spec, open(spec_file, "w"), indent=2)
+        print(f"install-jupyter: {name}: added --http-local-only")
+PY
 jupyter kernelspec list 2>/dev/null
 echo "install-jupyter: done ($(jupyter nbconvert --version 2>/dev/null | sed 's/^/nbconvert /'), dotnet-interactive $(dotnet interactive --version))"
