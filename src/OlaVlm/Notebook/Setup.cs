@@ -1,0 +1,39 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+
+namespace OlaVlm.Notebook;
+
+/// What the first cell of every notebook calls (after its `#r` lines): makes charts, images and tables
+/// display in every host (Jupyter, VS Code Polyglot Notebooks, the headless runner) and prints one line
+/// saying what this session runs on.
+public static class Setup
+{
+    /// Safe to call more than once (re-running the first cell); the next chart after it inlines plotly.js.
+    public static void Run()
+    {
+        // Order matters: the FSharp.Core handler must be in place before any Plotly.NET type is resolved,
+        // and this method's body mentions none (the JIT resolves a method's types when compiling it).
+        FSharpCoreResolver.Register();
+        RegisterFormatters();
+        Console.WriteLine(Describe());
+    }
+
+    /// Setup.Run starts every notebook, and every notebook is a new page (or, in an in-process runner, a new
+    /// saved document in the same process): its first chart must carry plotly.js again.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static void RegisterFormatters()
+    {
+        Formatters.Register();
+        PlotlyHtml.Session.Reset();
+    }
+
+    /// One line: library version, torch versions, threads, device, profile.
+    public static string Describe()
+    {
+        var asm = typeof(Setup).Assembly;
+        var version = asm.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? asm.GetName().Version?.ToString();
+        // Drop the "+commit" suffix the SDK appends: it is long, and the notebook's git history has it.
+        if (version?.IndexOf('+') is int plus and > 0) version = version[..plus];
+        return $"OlaVlm {version} | {Core.Devices.Describe()} | profile {Profile.Current} (OLA_PROFILE)";
+    }
+}
