@@ -75,7 +75,7 @@ public static class ProbeTrainer
             for (long start = 0; start < n; start += options.BatchSize)
             {
                 using var scope = NewDisposeScope();
-                var idx = order.narrow(0, start, Math.Min(options.BatchSize, n - start));
+                var idx = order.narrow(0, start, Math.Min(options.BatchSize, n - start)).to(hiddenTrain.device);
                 var h = hiddenTrain.index_select(0, idx).to(device);
                 var t = targetsTrain.index_select(0, idx).to(device).to_type(h.dtype);
                 var m = masksTrain?.index_select(0, idx).to(device);

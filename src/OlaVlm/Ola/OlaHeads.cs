@@ -73,8 +73,12 @@ public sealed class OlaHeads : nn.Module
 
     /// 1-based LLM layers read for a task (OlaConfig.LayersFor at this depth).
     public IReadOnlyList<int> Layers(OlaTask task) => _layers[task];
-    public EmbeddingPredictor Predictor(OlaTask task, int layer) => _heads[task][_layers[task].ToList().IndexOf(layer) is var i and >= 0 ? i
-        : throw new KeyNotFoundException($"OlaHeads: no {task.Name()} predictor at layer {layer} (layers: {string.Join(",", _layers[task])})")];
+    public EmbeddingPredictor Predictor(OlaTask task, int layer)
+    {
+        int i = _layers[task].ToList().IndexOf(layer);
+        if (i < 0) throw new KeyNotFoundException($"OlaHeads: no {task.Name()} predictor at layer {layer} (layers: {string.Join(",", _layers[task])})");
+        return _heads[task][i];
+    }
     /// The task's logit-scale parameter s (null when the contrastive term is off).
     public Parameter? LogitScale(OlaTask task) => _scales.GetValueOrDefault(task);
 
