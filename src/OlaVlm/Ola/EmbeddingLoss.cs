@@ -18,6 +18,7 @@ public sealed record EmbeddingLossTerms(Tensor SmoothL1, Tensor InfoNce)
 /// InfoNCE as the reference `calculate_contrastive_loss`: flatten each sample's prediction and target,
 /// L2-normalise, logits = min(exp(s), 100) · P Tᵀ, cross-entropy with the diagonal as labels.
 /// It is ONE-directional (prediction → targets; rows of P Tᵀ); there is no target → prediction term.
+/// With a single image sample there are no negatives and the InfoNCE term is exactly 0.
 ///
 /// Masking: only samples with an image count. They are selected before anything is computed, so
 /// text-only samples contribute nothing — not to the smooth-L1 mean, not as InfoNCE negatives — and
