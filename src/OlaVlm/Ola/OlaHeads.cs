@@ -1,0 +1,138 @@
+using OlaVlm.Core;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace OlaVlm.Ola;
+
+/// One predictor's contribution, for logging: raw smooth-L1 and InfoNCE, and λ·(sl1 + w_c·nce).
+public sealed record EmbeddingLossPart(OlaTask Task, int Layer, Tensor SmoothL1, Tensor InfoNce, Tensor Weighted);
+
+/// Result of OlaHeads.Forward. Loss: the summed embedding loss (a float32 scalar; exactly 0 when no
+/// targets are given or no sample has an image). Predictions[(task, layer)]: [B, NumTargetTokens, TargetDim].
+public sealed record OlaHeadsOutput(
+    Tensor Loss,
+    IReadOnlyList<EmbeddingLossPart> Parts,
+    IReadOnlyDictionary<(OlaTask Task, int Layer), Tensor> Predictions)
+{
+    /// Per-task totals (summed over layers) as numbers, e.g. {"depth": .., "depth/L8/sl1": ..} for a log line.
+    public Dictionary<string, double> ToLog()
+    {
+        var log = new Dictionary<string, double> { ["emb"] = Loss.ToDouble() };
+        foreach (var g in Parts.GroupBy(p => p.Task))
+            log[g.Key.Name()] = g.Sum(p => p.Weighted.ToDouble());
+        foreach (var p in Parts)
+        {
+            log[$"{p.Task.Name()}/L{p.Layer}/sl1"] = p.SmoothL1.ToDouble();
+            log[$"{p.Task.Name()}/L{p.Layer}/nce"] = p.InfoNce.ToDouble();
+        }
+        return log;
+    }
+}
+
+/// Everything OLA-VLM adds to a LLaVA model: the task tokens, one EmbeddingPredictor per (task, layer),
+/// and one learnable logit scale per task (shared by that task's layers, as the reference).
+/// Forward reads the decoder's per-layer hidden states and returns predictions and the embedding loss
+///   Σ_task λ_task Σ_layer [ smoothL1 + w_c · InfoNCE ].
+/// Parameter names follow the reference: task_tokens.special_*_tokens, image_{gen,depth,seg}_heads.i,
+/// {gen,depth,seg}_logit_scale.
+public sealed class OlaHeads : nn.Module
+{
+    readonly TaskTokens task_tokens;
+    readonly Dictionary<OlaTask, ModuleList<EmbeddingPredictor>> _heads = new();
+    readonly Dictionary<OlaTask, Parameter> _scales = new();
+    readonly Dictionary<OlaTask, IReadOnlyList<int>> _layers = new();
+
+    public OlaConfig Config { get; }
+    public int Hidden { get; }
+    public int NumLayers { get; }
+    public TaskTokens TaskTokens => task_tokens;
+
+    public OlaHeads(OlaConfig config, int hidden, int numLayers, Device? device = null) : base(nameof(OlaHeads))
+    {
+        device ??= Devices.Default;
+        Config = config.Validate();
+        Hidden = hidden; NumLayers = numLayers;
+        task_tokens = new TaskTokens(config, hidden, device);
+        foreach (var task in config.Tasks)
+        {
+            _layers[task] = config.LayersFor(task, numLayers);
+            var heads = new ModuleList<EmbeddingPredictor>();
+            foreach (var _ in _layers[task]) heads.Add(EmbeddingPredictor.ForTask(config, task, hidden, device));
+            _heads[task] = heads;
+            register_module($"image_{task.Name()}_heads", heads);
+            if (config.UseContrastive)
+            {
+                var s = new Parameter(tensor((float)config.LogitScaleInit, device: device));
+                _scales[task] = s;
+                register_parameter($"{task.Name()}_logit_scale", s);
+            }
+        }
+        register_module("task_tokens", task_tokens);
+    }
+
+    /// 1-based LLM layers read for a task (OlaConfig.LayersFor at this depth).
+    public IReadOnlyList<int> Layers(OlaTask task) => _layers[task];
+    public EmbeddingPredictor Predictor(OlaTask task, int layer)
+    {
+        int i = _layers[task].ToList().IndexOf(layer);
+        if (i < 0) throw new KeyNotFoundException($"OlaHeads: no {task.Name()} predictor at layer {layer} (layers: {string.Join(",", _layers[task])})");
+        return _heads[task][i];
+    }
+    /// The task's logit-scale parameter s (null when the contrastive term is off).
+    public Parameter? LogitScale(OlaTask task) => _scales.GetValueOrDefault(task);
+
+    /// layerStates: one [B, T, hidden] tensor per decoder layer, layerStates[k-1] = output of layer k.
+    /// A Hugging Face style list with NumLayers+1 entries (embeddings first) is accepted; entry 0 is skipped.
+    /// targets[task]: [B, NumTargetTokens, TargetDim] teacher embeddings (rows of text-only samples are
+    /// ignored, any values); a task without a target is predicted but adds no loss; null = predict only.
+    public OlaHeadsOutput Forward(IReadOnlyList<Tensor> layerStates, OlaBatchLayout layout,
+                                  IReadOnlyDictionary<OlaTask, Tensor>? targets = null)
+    {
+        int skip = layerStates.Count == NumLayers + 1 ? 1 : 0;
+        if (layerStates.Count - skip != NumLayers)
+            throw new ArgumentException($"OlaHeads: expected {NumLayers} layer hidden states (or {NumLayers + 1} with the embeddings first), got {layerStates.Count}");
+        var device = layerStates[skip].device;
+        var masks = TaskMasks.Build(layout, Config, device);
+        var hasImage = layout.HasImageMask(device);
+        var loss = zeros(Array.Empty<long>(), dtype: ScalarType.Float32, device: device);
+        var parts = new List<EmbeddingLossPart>();
+        var preds = new Dictionary<(OlaTask, int), Tensor>();
+        foreach (var task in Config.Tasks)
+        {
+            var spec = Config.Spec(task);
+            Tensor? target = null;
+            if (targets is not null && targets.TryGetValue(task, out var tg))
+            {
+                target = tg;
+                Checked.Shape(target, [layout.BatchSize, spec.NumTargetTokens, spec.TargetDim], $"OlaHeads target for {task.Name()}");
+            }
+            var heads = _heads[task];
+            for (int i = 0; i < _layers[task].Count; i++)
+            {
+                int layer = _layers[task][i];
+                var h = layerStates[skip + layer - 1];
+                var queries = task == OlaTask.Gen ? GenQuery(h, masks[task].Own) : task_tokens.Query(task);
+                var pred = heads[i].forward(h, masks[task].Media, queries);
+                preds[(task, layer)] = pred;
+                if (target is null) continue;
+                var terms = EmbeddingLoss.Compute(pred, target, hasImage, _scales.GetValueOrDefault(task), Config.LogitScaleMax);
+                var weighted = terms.Weighted(spec.LossWeight, Config.ContrastiveWeight);
+                loss = loss + weighted;
+                parts.Add(new EmbeddingLossPart(task, layer, terms.SmoothL1.detach(), terms.InfoNce.detach(), weighted.detach()));
+            }
+        }
+        return new OlaHeadsOutput(loss, parts, preds);
+    }
+
+    /// Mean of the ⟨gen⟩ hidden states at this layer: [B, 1, hidden]. Samples without ⟨gen⟩ tokens
+    /// (text-only, or N = 0) use the mean of the learned gen parameter instead.
+    Tensor GenQuery(Tensor h, Tensor own)
+    {
+        var w = own.to_type(h.dtype).unsqueeze(-1);                       // [B, T, 1]
+        var count = w.sum(1);                                               // [B, 1]
+        var mean = (h * w).sum(1) / count.clamp_min(1);                     // [B, hidden]
+        var fallback = task_tokens.Query(OlaTask.Gen).mean([0]).to_type(h.dtype).expand_as(mean);
+        return where(count > 0, mean, fallback).unsqueeze(1);
+    }
+}
