@@ -48,9 +48,11 @@ public static class Charts
     public static GenericChart Scatter(string title, IReadOnlyList<double> x, IReadOnlyList<double> y,
         string xTitle = "", string yTitle = "", int width = DefaultWidth, int height = DefaultHeight)
     {
-        var r = Stats.Pearson(x, y);
+        // r needs 3+ points and two non-constant series; a chart of anything else just says so.
+        var r = x.Count >= 3 && x.Count == y.Count && x.Distinct().Count() > 1 && y.Distinct().Count() > 1
+            ? Eval.Stats.Pearson(x, y).R.ToString("F3") : "n/a";
         var trace = NewTrace("scatter", ("x", x.ToArray()), ("y", y.ToArray()), ("mode", "markers"), ("name", "points"));
-        return Build([trace], NewLayout($"{title} (Pearson r = {r:F3}, n = {x.Count})", xTitle, yTitle, width, height));
+        return Build([trace], NewLayout($"{title} (Pearson r = {r}, n = {x.Count})", xTitle, yTitle, width, height));
     }
 
     /// A matrix as a heatmap, row 0 at the top (how attention maps and confusion matrices are read).
@@ -104,22 +106,4 @@ public static class Charts
 
     static GenericChart Build(IEnumerable<Trace> traces, Layout layout) =>
         GenericChart.NewMultiChart(ListModule.OfSeq(traces), layout, new Config(), new DisplayOptions());
-}
-
-/// Small statistics the charts annotate with.
-public static class Stats
-{
-    /// Pearson correlation coefficient of two equally long series (NaN when either is constant).
-    public static double Pearson(IReadOnlyList<double> x, IReadOnlyList<double> y)
-    {
-        if (x.Count != y.Count) throw new ArgumentException($"Pearson: x has {x.Count} values but y has {y.Count}.");
-        if (x.Count < 2) throw new ArgumentException($"Pearson: needs at least 2 points, got {x.Count}.");
-        double mx = x.Average(), my = y.Average(), sxy = 0, sxx = 0, syy = 0;
-        for (int i = 0; i < x.Count; i++)
-        {
-            double dx = x[i] - mx, dy = y[i] - my;
-            sxy += dx * dy; sxx += dx * dx; syy += dy * dy;
-        }
-        return sxy / Math.Sqrt(sxx * syy);
-    }
 }
