@@ -16,10 +16,10 @@ static class Tiny
 
     public static LlavaConfig Llava(int vocab = 40) => new(Vision(), Llama(vocab: vocab), ImageTokenId: 4);
 
-    public static LlamaForCausalLM Lm(int kvHeads = 2, bool tied = true, long seed = 0)
+    public static LlamaForCausalLM Lm(int kvHeads = 2, bool tied = true, long seed = 0, int vocab = 40)
     {
         manual_seed(seed);
-        var m = new LlamaForCausalLM(Llama(kvHeads, tied), Cpu);
+        var m = new LlamaForCausalLM(Llama(kvHeads, tied, vocab), Cpu);
         m.eval();
         return m;
     }
