@@ -21,11 +21,12 @@ public sealed class CheckpointMismatchException(string source, IReadOnlyList<str
 public static class Checkpoint
 {
     /// Writes the module's parameters (optionally renamed, e.g. HfNames.ToLlava) to one safetensors file.
-    public static void Save(nn.Module module, string path, Func<string, string>? rename = null)
+    /// include filters by our parameter name (e.g. leave out a frozen tower).
+    public static void Save(nn.Module module, string path, Func<string, string>? rename = null, Func<string, bool>? include = null)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         using var scope = NewDisposeScope();
-        var sd = module.state_dict().ToDictionary(kv => rename?.Invoke(kv.Key) ?? kv.Key, kv => kv.Value.detach().cpu().contiguous());
+        var sd = module.state_dict().Where(kv => include?.Invoke(kv.Key) ?? true).ToDictionary(kv => rename?.Invoke(kv.Key) ?? kv.Key, kv => kv.Value.detach().cpu().contiguous());
         using var stream = File.Create(path);
         Safetensors.SaveStateDict(stream, sd);
     }
@@ -51,10 +52,14 @@ public static class Checkpoint
     /// Copies `stateDict` into `module` after mapping names (null = drop the key). Any unknown key,
     /// missing parameter or shape mismatch throws one CheckpointMismatchException listing all of them;
     /// nothing is copied in that case. dtype and device follow the module.
+    /// onlyUnder: when set, only module parameters under these name prefixes are expected (for checkpoints
+    /// that hold part of a model, e.g. LLaVA weights without the CLIP tower).
     public static void Load(nn.Module module, IReadOnlyDictionary<string, Tensor> stateDict, Func<string, string?>? mapName = null,
-        string source = "checkpoint")
+        string source = "checkpoint", IReadOnlyList<string>? onlyUnder = null)
     {
-        var target = module.state_dict();
+        var target = module.state_dict()
+            .Where(kv => onlyUnder is null || onlyUnder.Any(p => kv.Key.StartsWith(p)))
+            .ToDictionary(kv => kv.Key, kv => kv.Value);
         var mapped = new Dictionary<string, Tensor>();
         var unknown = new List<string>(); var shapes = new List<string>();
         foreach (var (key, value) in stateDict)
@@ -72,10 +77,10 @@ public static class Checkpoint
     }
 
     /// Reads `path` (file or directory) and loads it strictly into `module`.
-    public static void Load(nn.Module module, string path, Func<string, string?>? mapName = null)
+    public static void Load(nn.Module module, string path, Func<string, string?>? mapName = null, IReadOnlyList<string>? onlyUnder = null)
     {
         var sd = Read(path);
-        try { Load(module, sd, mapName, path); }
+        try { Load(module, sd, mapName, path, onlyUnder); }
         finally { foreach (var t in sd.Values) t.Dispose(); }
     }
 }

@@ -15,6 +15,12 @@ public sealed record LlavaConfig(ClipVisionConfig Vision, LlamaConfig Text, long
         new(ClipVisionConfig.VitL14_336(), LlamaConfig.Llama3_8B(), imageTokenId);
 }
 
+/// Result of LlavaModel.forward(pixels, samples): the assembled batch (spans), decoder output, NTP loss.
+public sealed record LlavaForward(MultimodalBatch Batch, LlamaOutput Output, Tensor Loss) : IDisposable
+{
+    public void Dispose() { Batch.Dispose(); Output.Dispose(); Loss.Dispose(); }
+}
+
 /// Parameter names: `vision_tower.vision_model.*`, `mm_projector.{0,2}.*`, `language_model.model.*`,
 /// `language_model.lm_head.*` (the llava-hf layout). HfNames maps original LLaVA checkpoint names onto these.
 public sealed class LlavaModel : nn.Module
@@ -68,6 +74,16 @@ public sealed class LlavaModel : nn.Module
     public LlamaOutput forward(MultimodalBatch batch, bool outputHiddenStates = false) =>
         language_model.forward(inputsEmbeds: batch.InputsEmbeds, attentionMask: batch.AttentionMask,
             positionIds: batch.PositionIds, outputHiddenStates: outputHiddenStates);
+
+    /// Images + samples in one call: assembles the batch (task tokens after each image, if given), runs the
+    /// decoder (every layer's hidden states on request) and computes the next-token loss. Dispose the result.
+    public LlavaForward forward(Tensor? pixels, IReadOnlyList<MultimodalSample> samples, Tensor? taskTokens = null,
+        bool outputHiddenStates = false)
+    {
+        var batch = Prepare(samples, pixels, taskTokens);
+        var output = forward(batch, outputHiddenStates);
+        return new LlavaForward(batch, output, LlamaForCausalLM.CausalLmLoss(output.Logits, batch.Labels));
+    }
 
     /// Next-token loss on the batch's supervised (answer) tokens.
     public Tensor Loss(MultimodalBatch batch)

@@ -101,3 +101,30 @@ public class CheckpointTests
         Assert.Contains("[3, 3]", e.Message);
     }
 }
+
+public class LlavaCheckpointTests
+{
+    [Fact]
+    public void LoadLlavaReadsOriginalLlavaAndClipDirectories()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(6);
+        var llava = new LlavaModel(Tiny.Llava(), Tiny.Cpu);
+        var root = Path.Combine(Paths.OutDir("tests", "model"), "llava-" + Guid.NewGuid().ToString("N")[..8]);
+        Pretrained.SaveLlava(llava, Path.Combine(root, "llava"), Path.Combine(root, "clip"));
+        var keys = Checkpoint.Read(Path.Combine(root, "llava")).Keys.ToHashSet();
+        Assert.Contains("model.mm_projector.2.weight", keys);
+        Assert.DoesNotContain(keys, k => k.Contains("vision_tower"));
+
+        var back = Pretrained.LoadLlava(Path.Combine(root, "llava"), Path.Combine(root, "clip"), Tiny.Cpu, imageTokenId: 4);
+        Assert.Equal(llava.Config, back.Config);
+        var samples = new[] { new MultimodalSample([1, 4, 7, 8], [Labels.Ignore, Labels.Ignore, 7, 8]) };
+        var pixels = randn(1, 3, 16, 16);
+        using var _ = no_grad();
+        using var a = llava.forward(pixels, samples, outputHiddenStates: true);
+        using var b = back.forward(pixels, samples, outputHiddenStates: true);
+        Assert.True(Tiny.MaxDiff(a.Output.Logits, b.Output.Logits) == 0);
+        Assert.Equal(3, a.Output.HiddenStates!.Count);
+        Assert.Equal(a.Loss.item<float>(), b.Loss.item<float>());
+    }
+}
