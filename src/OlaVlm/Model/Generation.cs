@@ -43,6 +43,7 @@ public static class Generation
     public static long[][] Generate(LlamaForCausalLM lm, Tensor? inputIds, Tensor? inputsEmbeds, Tensor? attentionMask,
         GenerationOptions o)
     {
+        using var noGrad = no_grad();
         var prompt = inputsEmbeds ?? lm.Embed(inputIds ?? throw new ArgumentException("Generate: no prompt"));
         long b = prompt.shape[0], t = prompt.shape[1];
         // A private copy: the loop replaces (and disposes) the mask every step.
@@ -52,7 +53,6 @@ public static class Generation
         using var gen = o.Temperature > 0 ? new Generator((ulong)o.Seed, prompt.device) : null;
         var outputs = Enumerable.Range(0, (int)b).Select(_ => new List<long>()).ToArray();
         var done = new bool[b];
-        using var noGrad = no_grad();
         using var cache = o.UseCache ? lm.NewCache() : null;
         Tensor embeds = prompt.alias().DetachFromDisposeScope();   // full sequence so far (no-cache path)
         Tensor step = embeds.alias().DetachFromDisposeScope();     // what the next forward consumes

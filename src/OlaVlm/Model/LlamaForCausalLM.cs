@@ -12,13 +12,14 @@ public sealed class LlamaForCausalLM : nn.Module
     private readonly Linear? lm_head;
     public LlamaConfig Config { get; }
 
-    public LlamaForCausalLM(LlamaConfig c, Device? device = null, ScalarType? dtype = null) : base(nameof(LlamaForCausalLM))
+    /// initialize: false skips the random init (weights are about to be overwritten by a checkpoint).
+    public LlamaForCausalLM(LlamaConfig c, Device? device = null, ScalarType? dtype = null, bool initialize = true) : base(nameof(LlamaForCausalLM))
     {
         Config = c;
         model = new LlamaModel(c);
         if (!c.TieWordEmbeddings) lm_head = nn.Linear(c.HiddenSize, c.VocabSize, hasBias: false);
         RegisterComponents();
-        Init.LlamaWeights(this, 0.02);
+        if (initialize) Init.LlamaWeights(this, 0.02);
         this.to(device ?? Core.Devices.Default);
         if (dtype is ScalarType dt) this.to(dt);
     }

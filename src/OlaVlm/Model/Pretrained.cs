@@ -12,7 +12,7 @@ public static class Pretrained
     public static LlamaForCausalLM LoadLlama(string dir, Device? device = null, ScalarType? dtype = null)
     {
         var config = LlamaConfig.FromHfJson(ReadConfig(dir), Path.Combine(dir, "config.json"));
-        var model = WithDefaultDtype(dtype, () => new LlamaForCausalLM(config, device));
+        var model = WithDefaultDtype(dtype, () => new LlamaForCausalLM(config, device, initialize: false));
         Checkpoint.Load(model, dir, HfNames.FromHfLlama(config));
         return model;
     }
