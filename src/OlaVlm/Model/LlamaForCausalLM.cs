@@ -54,26 +54,3 @@ public sealed class LlamaForCausalLM : nn.Module
         return loss.MoveToOuterDisposeScope();
     }
 }
-
-/// Label conventions shared by the collator and the loss.
-public static class Labels
-{
-    /// LLaVA's IGNORE_INDEX: positions the loss skips (system, image, task tokens, prompt, padding).
-    public const long Ignore = -100;
-}
-
-/// Weight initialisation following HF's _init_weights: normal(0, std) for linear/embedding weights,
-/// zero biases, norms at one.
-public static class Init
-{
-    public static void LlamaWeights(nn.Module m, double std)
-    {
-        using var _ = no_grad();
-        foreach (var (name, p) in m.named_parameters())
-        {
-            if (name.EndsWith("norm.weight") || name.EndsWith("layernorm.weight")) continue;
-            if (name.EndsWith(".bias")) p.zero_();
-            else p.normal_(0, std);
-        }
-    }
-}

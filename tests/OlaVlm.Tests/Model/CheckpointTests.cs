@@ -65,6 +65,37 @@ public class CheckpointTests
     }
 
     [Fact]
+    public void SavedFileFollowsTheSafetensorsSpec()
+    {
+        // What Python's safetensors checks: u64 header length, JSON {name: {dtype, shape, data_offsets}},
+        // offsets contiguous from 0 and ending exactly at the end of the file.
+        using var scope = NewDisposeScope();
+        var lm = Tiny.Lm(tied: true);
+        var path = Path.Combine(TempDir("spec"), "lm.safetensors");
+        Checkpoint.Save(lm, path);
+        var bytes = File.ReadAllBytes(path);
+        long n = BitConverter.ToInt64(bytes, 0);
+        using var header = System.Text.Json.JsonDocument.Parse(bytes.AsMemory(8, (int)n));
+        var entries = header.RootElement.EnumerateObject().Where(p => p.Name != "__metadata__")
+            .Select(p => (p.Name, Dtype: p.Value.GetProperty("dtype").GetString(),
+                Shape: p.Value.GetProperty("shape").EnumerateArray().Select(x => x.GetInt64()).ToArray(),
+                Off: p.Value.GetProperty("data_offsets").EnumerateArray().Select(x => x.GetInt64()).ToArray()))
+            .OrderBy(e => e.Off[0]).ToList();
+        var sd = lm.state_dict();
+        Assert.Equal(sd.Keys.OrderBy(k => k), entries.Select(e => e.Name).OrderBy(k => k));
+        long at = 0;
+        foreach (var e in entries)
+        {
+            Assert.Equal("F32", e.Dtype);
+            Assert.Equal(sd[e.Name].shape, e.Shape);
+            Assert.Equal(at, e.Off[0]);
+            Assert.Equal(e.Shape.Aggregate(4L, (a, d) => a * d), e.Off[1] - e.Off[0]);
+            at = e.Off[1];
+        }
+        Assert.Equal(bytes.Length, 8 + n + at);
+    }
+
+    [Fact]
     public void LoadPretrainedReadsAnHfDirectory_Bf16Too()
     {
         using var scope = NewDisposeScope();
