@@ -1,0 +1,86 @@
+using TorchSharp;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace OlaVlm.Model;
+
+/// A checkpoint that does not fit the module: every unknown key, missing key and shape mismatch at once.
+public sealed class CheckpointMismatchException(string source, IReadOnlyList<string> unknown, IReadOnlyList<string> missing,
+    IReadOnlyList<string> shapes) : Exception(
+    $"{source}: checkpoint does not match the model." +
+    (unknown.Count > 0 ? $"\n  unknown keys ({unknown.Count}): {string.Join(", ", unknown)}" : "") +
+    (missing.Count > 0 ? $"\n  missing keys ({missing.Count}): {string.Join(", ", missing)}" : "") +
+    (shapes.Count > 0 ? $"\n  shape mismatches ({shapes.Count}): {string.Join(", ", shapes)}" : ""))
+{
+    public IReadOnlyList<string> Unknown { get; } = unknown;
+    public IReadOnlyList<string> Missing { get; } = missing;
+    public IReadOnlyList<string> ShapeMismatches { get; } = shapes;
+}
+
+/// State dicts as safetensors files (TorchSharp.PyBridge's reader/writer), strict loading with name maps.
+public static class Checkpoint
+{
+    /// Writes the module's parameters (optionally renamed, e.g. HfNames.ToLlava) to one safetensors file.
+    /// include filters by our parameter name (e.g. leave out a frozen tower).
+    public static void Save(nn.Module module, string path, Func<string, string>? rename = null, Func<string, bool>? include = null)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        using var scope = NewDisposeScope();
+        var sd = module.state_dict().Where(kv => include?.Invoke(kv.Key) ?? true).ToDictionary(kv => rename?.Invoke(kv.Key) ?? kv.Key, kv => kv.Value.detach().cpu().contiguous());
+        using var stream = File.Create(path);
+        Safetensors.SaveStateDict(stream, sd);
+    }
+
+    /// Reads one .safetensors file, or a directory with model.safetensors or a sharded
+    /// model.safetensors.index.json (HF's weight_map layout). Tensors land on the CPU.
+    public static Dictionary<string, Tensor> Read(string path)
+    {
+        if (File.Exists(path)) return Safetensors.LoadStateDict(path);
+        if (!Directory.Exists(path)) throw new FileNotFoundException($"Checkpoint: no file or directory '{path}'");
+        var single = Path.Combine(path, "model.safetensors");
+        if (File.Exists(single)) return Safetensors.LoadStateDict(single);
+        var index = Path.Combine(path, "model.safetensors.index.json");
+        if (!File.Exists(index)) throw new FileNotFoundException($"Checkpoint: '{path}' has neither model.safetensors nor model.safetensors.index.json");
+        var map = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(index))?["weight_map"]?.AsObject()
+                  ?? throw new InvalidDataException($"{index}: no weight_map");
+        var all = new Dictionary<string, Tensor>();
+        foreach (var shard in map.Select(kv => kv.Value!.GetValue<string>()).Distinct())
+            foreach (var kv in Safetensors.LoadStateDict(Path.Combine(path, shard))) all[kv.Key] = kv.Value;
+        return all;
+    }
+
+    /// Copies `stateDict` into `module` after mapping names (null = drop the key). Any unknown key,
+    /// missing parameter or shape mismatch throws one CheckpointMismatchException listing all of them;
+    /// nothing is copied in that case. dtype and device follow the module.
+    /// onlyUnder: when set, only module parameters under these name prefixes are expected (for checkpoints
+    /// that hold part of a model, e.g. LLaVA weights without the CLIP tower).
+    public static void Load(nn.Module module, IReadOnlyDictionary<string, Tensor> stateDict, Func<string, string?>? mapName = null,
+        string source = "checkpoint", IReadOnlyList<string>? onlyUnder = null)
+    {
+        var target = module.state_dict()
+            .Where(kv => onlyUnder is null || onlyUnder.Any(p => kv.Key.StartsWith(p)))
+            .ToDictionary(kv => kv.Key, kv => kv.Value);
+        var mapped = new Dictionary<string, Tensor>();
+        var unknown = new List<string>(); var shapes = new List<string>();
+        foreach (var (key, value) in stateDict)
+        {
+            var name = mapName is null ? key : mapName(key);
+            if (name is null) continue;
+            if (!target.TryGetValue(name, out var t)) { unknown.Add(key == name ? key : $"{key} (as {name})"); continue; }
+            if (!t.shape.SequenceEqual(value.shape)) { shapes.Add($"{name}: checkpoint {Core.Checked.Fmt(value.shape)} vs model {Core.Checked.Fmt(t.shape)}"); continue; }
+            mapped[name] = value;
+        }
+        var missing = target.Keys.Where(k => !mapped.ContainsKey(k) && !shapes.Any(s => s.StartsWith(k + ":"))).ToList();
+        if (unknown.Count + missing.Count + shapes.Count > 0) throw new CheckpointMismatchException(source, unknown, missing, shapes);
+        using var _ = no_grad();
+        foreach (var (name, value) in mapped) target[name].copy_(value);
+    }
+
+    /// Reads `path` (file or directory) and loads it strictly into `module`.
+    public static void Load(nn.Module module, string path, Func<string, string?>? mapName = null, IReadOnlyList<string>? onlyUnder = null)
+    {
+        var sd = Read(path);
+        try { Load(module, sd, mapName, path, onlyUnder); }
+        finally { foreach (var t in sd.Values) t.Dispose(); }
+    }
+}

@@ -1,0 +1,44 @@
+namespace OlaVlm.Model;
+
+/// CLIP vision tower shape (HF CLIPVisionConfig). The default select layer −2 is LLaVA's
+/// mm_vision_select_layer: the penultimate layer's patch features.
+public sealed record ClipVisionConfig(
+    int HiddenSize,
+    int IntermediateSize,
+    int NumLayers,
+    int NumHeads,
+    int ImageSize,
+    int PatchSize,
+    int NumChannels = 3,
+    double LayerNormEps = 1e-5)
+{
+    public int NumPatches => (ImageSize / PatchSize) * (ImageSize / PatchSize);
+
+    /// 64×64 images, 8×8 patches → 64 image tokens; trains on a CPU.
+    public static ClipVisionConfig Miniature() => new(64, 256, 4, 4, ImageSize: 64, PatchSize: 8);
+
+    /// openai/clip-vit-large-patch14-336: 24 layers, width 1024, 576 patch tokens.
+    public static ClipVisionConfig VitL14_336() => new(1024, 4096, 24, 16, ImageSize: 336, PatchSize: 14);
+}
+
+/// CLIP text tower shape (HF CLIPTextConfig). Pooling takes the hidden state of each row's last real token
+/// (the EOS token for CLIP's own tokenizer).
+public sealed record ClipTextConfig(
+    int VocabSize,
+    int HiddenSize,
+    int IntermediateSize,
+    int NumLayers,
+    int NumHeads,
+    int MaxPositionEmbeddings = 77,
+    double LayerNormEps = 1e-5)
+{
+    public static ClipTextConfig Miniature(int vocabSize) => new(vocabSize, 64, 256, 2, 4, MaxPositionEmbeddings: 64);
+    public static ClipTextConfig VitL14() => new(49408, 768, 3072, 12, 12);
+}
+
+/// A full CLIP (HF CLIPConfig): both towers and the shared embedding width.
+/// LogitScaleInit = ln(1 / 0.07), CLIP's initial temperature.
+public sealed record ClipConfig(ClipTextConfig Text, ClipVisionConfig Vision, int ProjectionDim, double LogitScaleInit = 2.6592)
+{
+    public static ClipConfig Miniature(int vocabSize) => new(ClipTextConfig.Miniature(vocabSize), ClipVisionConfig.Miniature(), 64);
+}

@@ -1,0 +1,105 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using static TorchSharp.torch;
+
+namespace OlaVlm.Model;
+
+/// Hugging Face model directories (config.json + model.safetensors or sharded safetensors).
+public static class Pretrained
+{
+    /// Loads a LlamaForCausalLM from an HF directory. The model is built directly in `dtype`
+    /// (default: the default dtype) so an 8B model does not first materialise in fp32.
+    public static LlamaForCausalLM LoadLlama(string dir, Device? device = null, ScalarType? dtype = null)
+    {
+        var config = LlamaConfig.FromHfJson(ReadConfig(dir), Path.Combine(dir, "config.json"));
+        var model = WithDefaultDtype(dtype, () => new LlamaForCausalLM(config, device, initialize: false));
+        Checkpoint.Load(model, dir, HfNames.FromHfLlama(config));
+        return model;
+    }
+
+    /// Writes an HF-layout directory (config.json + model.safetensors) for a LlamaForCausalLM.
+    public static void SaveLlama(LlamaForCausalLM model, string dir)
+    {
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "config.json"), model.Config.ToHfJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        Checkpoint.Save(model, Path.Combine(dir, "model.safetensors"));
+    }
+
+    /// Loads a CLIP vision tower from an HF CLIPModel or CLIPVisionModel directory (text tower ignored).
+    public static ClipVisionModel LoadClipVision(string dir, Device? device = null, ScalarType? dtype = null)
+    {
+        var config = ReadClipVisionConfig(dir);
+        var model = WithDefaultDtype(dtype, () => new ClipVisionModel(config, device));
+        Checkpoint.Load(model, dir, HfNames.FromHfClipVision);
+        return model;
+    }
+
+    /// Loads an original-LLaVA directory (config.json with Llama keys + mm_* keys; weights named model.*,
+    /// model.mm_projector.*, lm_head.*) plus the CLIP directory its mm_vision_tower names. The image
+    /// placeholder is LLaVA's IMAGE_TOKEN_INDEX (−200) unless given.
+    public static LlavaModel LoadLlava(string llavaDir, string clipDir, Device? device = null, ScalarType? dtype = null,
+        long imageTokenId = TiktokenImageIndex)
+    {
+        var j = ReadConfig(llavaDir);
+        string src = Path.Combine(llavaDir, "config.json");
+        var text = LlamaConfig.FromHfJson(j, src);
+        var projectorType = j["mm_projector_type"]?.GetValue<string>() ?? "mlp2x_gelu";
+        var selectLayer = j["mm_vision_select_layer"]?.GetValue<int>() ?? -2;
+        var vision = ReadClipVisionConfig(clipDir);
+        var config = new LlavaConfig(vision, text, imageTokenId, selectLayer, projectorType);
+        var model = WithDefaultDtype(dtype, () => new LlavaModel(config, device));
+        Checkpoint.Load(model, clipDir, n => HfNames.FromHfClipVision(n) is string v ? "vision_tower." + v : null, ["vision_tower."]);
+        Func<string, string?> map = n => HfNames.FromLlava(n) is string m && !(text.TieWordEmbeddings && m == "language_model.lm_head.weight")
+            && !m.StartsWith("vision_tower.") ? m : null;
+        Checkpoint.Load(model, llavaDir, map, ["mm_projector.", "language_model."]);
+        return model;
+    }
+
+    /// Writes `model` as an original-LLaVA directory (without the CLIP tower) and the tower as an HF CLIP
+    /// directory — the inverse of LoadLlava.
+    public static void SaveLlava(LlavaModel model, string llavaDir, string clipDir)
+    {
+        Directory.CreateDirectory(llavaDir); Directory.CreateDirectory(clipDir);
+        var c = model.Config;
+        var j = c.Text.ToHfJson();
+        j["model_type"] = "llava_llama"; j["architectures"] = new JsonArray("LlavaLlamaForCausalLM");
+        j["mm_projector_type"] = c.ProjectorType; j["mm_vision_select_layer"] = c.VisionSelectLayer;
+        j["mm_hidden_size"] = c.Vision.HiddenSize; j["mm_vision_tower"] = clipDir;
+        var opts = new JsonSerializerOptions { WriteIndented = true };
+        File.WriteAllText(Path.Combine(llavaDir, "config.json"), j.ToJsonString(opts));
+        var v = c.Vision;
+        var clip = new JsonObject { ["model_type"] = "clip_vision_model", ["hidden_size"] = v.HiddenSize, ["intermediate_size"] = v.IntermediateSize,
+            ["num_hidden_layers"] = v.NumLayers, ["num_attention_heads"] = v.NumHeads, ["image_size"] = v.ImageSize,
+            ["patch_size"] = v.PatchSize, ["num_channels"] = v.NumChannels, ["layer_norm_eps"] = v.LayerNormEps };
+        File.WriteAllText(Path.Combine(clipDir, "config.json"), clip.ToJsonString(opts));
+        Checkpoint.Save(model.VisionTower, Path.Combine(clipDir, "model.safetensors"));
+        Checkpoint.Save(model, Path.Combine(llavaDir, "model.safetensors"), HfNames.ToLlava, n => !n.StartsWith("vision_tower."));
+    }
+
+    const long TiktokenImageIndex = -200;
+
+    static ClipVisionConfig ReadClipVisionConfig(string dir)
+    {
+        var root = ReadConfig(dir);
+        var j = root["vision_config"] ?? root;
+        string src = Path.Combine(dir, "config.json");
+        int I(string k) => j[k]?.GetValue<int>() ?? throw new InvalidDataException($"{src}: missing vision key '{k}'");
+        return new ClipVisionConfig(I("hidden_size"), I("intermediate_size"), I("num_hidden_layers"), I("num_attention_heads"),
+            I("image_size"), I("patch_size"), j["num_channels"]?.GetValue<int>() ?? 3, j["layer_norm_eps"]?.GetValue<double>() ?? 1e-5);
+    }
+
+    public static JsonNode ReadConfig(string dir)
+    {
+        var path = Path.Combine(dir, "config.json");
+        if (!File.Exists(path)) throw new FileNotFoundException($"Pretrained: no config.json in '{dir}'", path);
+        return JsonNode.Parse(File.ReadAllText(path)) ?? throw new InvalidDataException($"{path}: empty JSON");
+    }
+
+    static T WithDefaultDtype<T>(ScalarType? dtype, Func<T> build)
+    {
+        if (dtype is not ScalarType dt) return build();
+        var old = get_default_dtype();
+        set_default_dtype(dt);
+        try { return build(); } finally { set_default_dtype(old); }
+    }
+}
