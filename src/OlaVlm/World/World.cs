@@ -34,7 +34,13 @@ public static class World
     public const string GeneratorVersion = "world-1";
     public const long PtSplit = 0, IftSplit = 1, ValSplit = 2, BenchSplit = 3, BenchTrainSplit = 4;
 
-    internal static readonly JsonSerializerOptions Json = new() { WriteIndented = false, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
+    // camelCase for our own records, string enums, and "<image>" written as is (not \u003C) so files read like LLaVA's.
+    internal static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = false, PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+    };
     static readonly JsonSerializerOptions Indented = new(Json) { WriteIndented = true };
 
     public static string ConfigHash(WorldConfig config)
