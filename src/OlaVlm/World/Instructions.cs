@@ -49,8 +49,16 @@ public static class Instructions
         return (Questions.Prompt(q.Question, choices), $"({Questions.Letter(shuffled.Answer)})");
     }
 
-    static (string, string)? Open(McQuestion? q) =>
-        q == null ? null : (q.Question, q.Task is BenchTask.Depth or BenchTask.Distance ? $"The {q.AnswerText}." : Capitalise(q.AnswerText) + ".");
+    /// Open-ended form. The CV-Bench relation wording does not say which axis is meant, so open relation
+    /// questions name the two options ("to the left or to the right of", "above or below").
+    static (string, string)? Open(McQuestion? q) => q switch
+    {
+        null => null,
+        { Task: BenchTask.Relation } => (q.Choices[0] == "left"
+            ? $"Is the {q.Mentions[0]} to the left or to the right of the {q.Mentions[1]}?"
+            : $"Is the {q.Mentions[0]} above or below the {q.Mentions[1]}?", Capitalise(q.AnswerText) + "."),
+        _ => (q.Question, $"The {q.AnswerText}."),
+    };
 
     static (string, string)? OpenCount(Scene s, Rng rng)
     {

@@ -8,6 +8,8 @@ public enum BenchTask { Count, Relation, Depth, Distance }
 public sealed record McQuestion(BenchTask Task, string Question, IReadOnlyList<string> Choices, int Answer, string BalanceKey)
 {
     public string AnswerText => Choices[Answer];
+    /// Object names in the order the question mentions them.
+    public IReadOnlyList<string> Mentions { get; init; } = [];
     public McQuestion WithChoices(IReadOnlyList<string> choices) => this with { Choices = choices, Answer = IndexOf(choices, AnswerText) };
     static int IndexOf(IReadOnlyList<string> c, string s) { for (int i = 0; i < c.Count; i++) if (c[i] == s) return i; throw new ArgumentException($"answer '{s}' not among choices"); }
 }
@@ -45,7 +47,7 @@ public static class Questions
         int ans = delta < 0 ? 0 : 1;
         var q = $"Considering the relative positions of the {a.Name} and the {b.Name} in the image provided, " +
                 $"where is the {a.Name} located with respect to the {b.Name}?";
-        return new(BenchTask.Relation, q, choices, ans, choices[ans]);
+        return new(BenchTask.Relation, q, choices, ans, choices[ans]) { Mentions = [a.Name, b.Name] };
     }
 
     /// Which of a, b is closer to the camera? Choices are listed in mention order.
@@ -54,7 +56,7 @@ public static class Questions
         if (Math.Abs(a.Depth - b.Depth) < MetricMargin) return null;
         var q = $"Which object is closer to the camera taking this photo, the {a.Name} or the {b.Name}?";
         int ans = a.Depth < b.Depth ? 0 : 1;
-        return new(BenchTask.Depth, q, [a.Name, b.Name], ans, ans == 0 ? "first" : "second");
+        return new(BenchTask.Depth, q, [a.Name, b.Name], ans, ans == 0 ? "first" : "second") { Mentions = [a.Name, b.Name] };
     }
 
     /// Which of a, b is closer in 3D to the anchor?
@@ -65,7 +67,7 @@ public static class Questions
         var q = $"Estimate the real-world distances between objects in this image. " +
                 $"Which object is closer to the {anchor.Name}, the {a.Name} or the {b.Name}?";
         int ans = da < db ? 0 : 1;
-        return new(BenchTask.Distance, q, [a.Name, b.Name], ans, ans == 0 ? "first" : "second");
+        return new(BenchTask.Distance, q, [a.Name, b.Name], ans, ans == 0 ? "first" : "second") { Mentions = [anchor.Name, a.Name, b.Name] };
     }
 
     /// CV-Bench's prompt: question, the fixed instruction, then one "(A) choice" line per option.
