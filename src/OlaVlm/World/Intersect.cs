@@ -8,10 +8,13 @@ public static class Intersect
 
     public static double Floor(Vec3 o, Vec3 d) => d.Y < -Eps ? -o.Y / d.Y : double.PositiveInfinity;
 
-    public static double Object(SceneObject obj, Vec3 o, Vec3 d, out Vec3 normal)
+    public static double Object(SceneObject obj, Vec3 o, Vec3 d, out Vec3 normal) =>
+        Object(obj, Math.Cos(obj.Yaw), Math.Sin(obj.Yaw), o, d, out normal);
+
+    /// Same, with cos/sin of the object's yaw precomputed (the renderer calls this per pixel).
+    public static double Object(SceneObject obj, double c, double s, Vec3 o, Vec3 d, out Vec3 normal)
     {
         // Work in the object's frame: footprint centre at the origin, rotated by -Yaw about y.
-        double c = Math.Cos(obj.Yaw), s = Math.Sin(obj.Yaw);
         var lo = o - obj.Position;
         var lo2 = new Vec3(c * lo.X - s * lo.Z, lo.Y, s * lo.X + c * lo.Z);
         var ld = new Vec3(c * d.X - s * d.Z, d.Y, s * d.X + c * d.Z);

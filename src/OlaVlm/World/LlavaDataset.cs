@@ -62,6 +62,14 @@ public sealed class LlavaDataset
     /// Absolute path of a record's image (null for text-only records).
     public string? ImagePath(LlavaRecord r) => r.Image == null ? null : Path.GetFullPath(Path.Combine(ImageRoot, r.Image));
 
+    /// Loads a record's image through ImageLoader's limits; a bad image names the record as well as the file.
+    public SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24> LoadImage(LlavaRecord r, ImageLimits? limits = null)
+    {
+        var path = ImagePath(r) ?? throw new InvalidOperationException($"'{File}' record {r.Id} is text-only: it has no image");
+        try { return ImageLoader.Load(path, limits); }
+        catch (ImageLoadException ex) { throw new ImageLoadException($"'{File}' record {r.Id}: {ex.Message}", ex); }
+    }
+
     static LlavaRecord Parse(JsonElement e, out string? id)
     {
         id = null;

@@ -16,6 +16,9 @@ public static class Renderer
         var seg = new byte[n];
         var inst = new byte[n];
         var boxes = objects.Select(o => ScreenBounds(cam, o)).ToArray();
+        var cos = objects.Select(o => Math.Cos(o.Yaw)).ToArray();
+        var sin = objects.Select(o => Math.Sin(o.Yaw)).ToArray();
+        var colors = objects.Select(o => Shapes.Color(o.Color)).ToArray();
         double horizon = cam.HorizonV;
 
         for (int py = 0; py < h; py++)
@@ -29,14 +32,14 @@ public static class Renderer
             {
                 var b = boxes[k];
                 if (px < b.X0 || px >= b.X1 || py < b.Y0 || py >= b.Y1) continue;
-                double t = Intersect.Object(objects[k], cam.Origin, d, out var nk);
+                double t = Intersect.Object(objects[k], cos[k], sin[k], cam.Origin, d, out var nk);
                 if (t < best) { best = t; hitObj = k; normal = nk; }
             }
             byte r, g, bl;
             if (hitObj >= 0)
             {
                 var o = objects[hitObj];
-                var c = Shapes.Color(o.Color);
+                var c = colors[hitObj];
                 double shade = Ambient + (1 - Ambient) * Math.Max(0, normal.Dot(Light));
                 (r, g, bl) = (Scale(c.R, shade), Scale(c.G, shade), Scale(c.B, shade));
                 seg[i] = (byte)Shapes.Class(o.Shape);

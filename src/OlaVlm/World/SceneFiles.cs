@@ -9,8 +9,8 @@ namespace OlaVlm.World;
 public static class SceneFiles
 {
     // Fast compression: files are small and written by the thousand; output is deterministic either way.
-    static readonly PngEncoder RgbPng = new() { CompressionLevel = PngCompressionLevel.BestSpeed, ColorType = PngColorType.Rgb, BitDepth = PngBitDepth.Bit8 };
-    static readonly PngEncoder GrayPng = new() { CompressionLevel = PngCompressionLevel.BestSpeed, ColorType = PngColorType.Grayscale, BitDepth = PngBitDepth.Bit8 };
+    static readonly PngEncoder RgbPng = new() { CompressionLevel = PngCompressionLevel.BestSpeed, FilterMethod = PngFilterMethod.Sub, ColorType = PngColorType.Rgb, BitDepth = PngBitDepth.Bit8 };
+    static readonly PngEncoder GrayPng = new() { CompressionLevel = PngCompressionLevel.BestSpeed, FilterMethod = PngFilterMethod.None, ColorType = PngColorType.Grayscale, BitDepth = PngBitDepth.Bit8 };
 
     public static Image<Rgb24> ToImage(Scene s) => Image.LoadPixelData<Rgb24>(s.Rgb, s.Width, s.Height);
 

@@ -9,6 +9,9 @@ public sealed class SceneGenerator(WorldConfig config)
     public WorldConfig Config { get; } = config;
     public Camera Camera { get; } = Camera.From(config);
     const int MaxAttempts = 500;
+    /// Layouts rendered so far (accepted + rejected), for measuring the rejection rate.
+    public long RenderedLayouts => Interlocked.Read(ref _rendered);
+    long _rendered;
 
     /// A scene fully determined by its seed. `exactCount` (used by the benchmark builder) forces exactly
     /// that many objects of one shape, so count answers can be balanced.
@@ -20,6 +23,7 @@ public sealed class SceneGenerator(WorldConfig config)
             var objects = SampleLayout(rng, exactCount);
             if (objects == null) continue;
             if (objects.Any(o => !InsideImage(o))) continue;
+            Interlocked.Increment(ref _rendered);
             var scene = Renderer.Render(id, seed, Camera, objects, Config.FarDepth);
             if (scene.Objects.All(o => o.VisiblePixels >= Config.MinVisiblePixels)) return scene;
         }

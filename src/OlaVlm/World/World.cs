@@ -19,6 +19,11 @@ public sealed record WorldData(string Root, WorldManifest Manifest)
     public string ValJson => Path.Combine(Root, "val.json");
     public string BenchJsonl => Path.Combine(Root, "bench", "bench.jsonl");
     public string ObjectsJson(string split) => Path.Combine(Root, split, "objects.json");
+    /// A scene's image, depth map ([H*W], metres) and segmentation ids, read back from its files.
+    public SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24> Image(SceneRecord r) => ImageLoader.Load(Path.Combine(Root, r.Image));
+    public float[] Depth(SceneRecord r) => Npy.ReadFloat16(Path.Combine(Root, r.Depth ?? throw new InvalidOperationException($"scene {r.Id} has no depth file")), out _, out _);
+    public byte[] Seg(SceneRecord r) => SceneFiles.ReadSeg(Path.Combine(Root, r.Seg ?? throw new InvalidOperationException($"scene {r.Id} has no seg file")), out _, out _);
+
     public IReadOnlyList<SceneRecord> Scenes(string split) =>
         JsonSerializer.Deserialize<List<SceneRecord>>(File.ReadAllText(ObjectsJson(split)), World.Json)
         ?? throw new InvalidDataException($"'{ObjectsJson(split)}' holds no scene list");

@@ -47,6 +47,8 @@ public class LoaderTests : IDisposable
         var d = LlavaDataset.Load(Write("num.json", $"[{Good.Replace("\"a1\"", "42")}]"));
         Assert.Equal("42", d.Records[0].Id);
         Assert.Equal(Path.Combine(_dir, "x.png"), d.ImagePath(d.Records[0]));
+        var missing = Assert.Throws<ImageLoadException>(() => d.LoadImage(d.Records[0]));
+        Assert.Contains("num.json' record 42", missing.Message); Assert.Contains("x.png", missing.Message);
     }
 
     [Fact]

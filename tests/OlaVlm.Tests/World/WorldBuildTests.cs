@@ -69,7 +69,9 @@ public class WorldBuildTests
         var seg = SceneFiles.ReadSeg(Path.Combine(root, rec.Seg!), out _, out _);
         foreach (var k in Shapes.All)
             Assert.Equal(rec.Objects.Where(o => o.Shape == k).Sum(o => o.VisiblePixels), seg.Count(c => c == (byte)Shapes.Class(k)));
-        var depth = Npy.ReadFloat16(Path.Combine(root, rec.Depth!), out _, out _);
+        var depth = w.Depth(rec);
+        using (var image = w.Image(rec)) Assert.Equal(Tiny.ImageSize, image.Height);
+        Assert.Equal(seg, w.Seg(rec));
         Assert.Equal(Tiny.FarDepth, depth[0]);   // top-left pixel is sky
         Directory.Delete(root, true);
     }
