@@ -63,15 +63,17 @@ public static class Instructions
     static (string, string)? OpenCount(Scene s, Rng rng)
     {
         if (rng.Next(4) == 0) return ("How many objects are in the image?", $"{s.Objects.Count}.");
-        var k = rng.Pick(Shapes.All);
+        var k = rng.Next(4) == 0 ? rng.Pick(Shapes.All) : rng.Pick(s.Objects).Shape;
         return (Questions.CountQuestion(k), $"{s.CountOf(k)}.");
     }
 
-    /// Colour of the only object of a shape, or shape of the only object of a colour.
+    /// Colour of the only object of a shape, shape of the only object of a colour, or size of a named object.
     static (string, string)? OpenAttribute(Scene s, Rng rng)
     {
         var o = rng.Pick(s.Objects);
-        if (rng.Next(2) == 0 && s.CountOf(o.Shape) == 1)
+        int kind = rng.Next(3);
+        if (kind == 2) return ($"What size is the {o.Name}?", Capitalise(Shapes.Name(o.Size)) + ".");
+        if (kind == 0 && s.CountOf(o.Shape) == 1)
             return ($"What colour is the {Shapes.Name(o.Shape)}?", Capitalise(o.Color) + ".");
         if (s.Objects.Count(x => x.Color == o.Color) == 1)
             return ($"What shape is the {o.Color} object?", $"A {Shapes.Name(o.Shape)}.");

@@ -84,7 +84,8 @@ public static class Questions
         {
             McQuestion? q = task switch
             {
-                BenchTask.Count => Count(s, rng.Pick(Shapes.All)),
+                // Mostly a shape that is present, so training counts are not dominated by zeros.
+                BenchTask.Count => Count(s, rng.Next(4) == 0 ? rng.Pick(Shapes.All) : rng.Pick(objs).Shape),
                 BenchTask.Relation when objs.Count >= 2 => Pair(rng, objs, (a, b) => Relation(s, a, b, rng.Next(2) == 0)),
                 BenchTask.Depth when objs.Count >= 2 => Pair(rng, objs, (a, b) => Depth(s, a, b)),
                 BenchTask.Distance when objs.Count >= 3 => Triple(rng, objs, (x, a, b) => Distance(s, x, a, b)),

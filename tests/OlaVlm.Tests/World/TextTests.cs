@@ -96,6 +96,8 @@ public class TextTests
         if ((m = Regex.Match(q, @"^What shape is the (\w+) object\?$")).Success)
             return $"A {objs.Single(o => o.Color == m.Groups[1].Value).Shape.ToString().ToLowerInvariant()}.";
         if (q.StartsWith("Describe")) return null;
+        if ((m = Regex.Match(q, @"^What size is the (\w+ \w+)\?$")).Success)
+            return objs.Single(o => Name(o) == m.Groups[1].Value).HalfExtent > 0.45 ? "Large." : "Small.";
         if ((m = Regex.Match(q, @"^Is the (\w+ \w+) (to the left or to the right of|above or below) the (\w+ \w+)\?$")).Success)
         {
             var (a, b) = (objs.Single(o => Name(o) == m.Groups[1].Value), objs.Single(o => Name(o) == m.Groups[3].Value));
