@@ -15,17 +15,18 @@ public static class Colormaps
     static readonly Rgb24[] SegPalette =
         [new(135, 190, 235), new(120, 110, 100), new(230, 25, 75), new(60, 180, 75), new(255, 225, 25), new(0, 130, 200)];
 
-    /// Depth to colour: near surfaces bright, far ones dark. min/max default to the map's range.
+    /// Depth to colour: near surfaces bright, far ones dark. Colours follow inverse depth (disparity), as
+    /// Depth-Anything previews do, so near objects get most of the contrast. min/max default to the map's range.
     public static Image<Rgb24> Depth(float[] depth, int width, int height, float? min = null, float? max = null)
     {
         Check(depth.Length, width, height, "depth");
-        float lo = min ?? depth.Min(), hi = max ?? depth.Max();
+        double lo = 1.0 / Math.Max(1e-6, max ?? depth.Max()), hi = 1.0 / Math.Max(1e-6, min ?? depth.Min());
         var img = new Image<Rgb24>(width, height);
         for (int y = 0; y < height; y++)
         for (int x = 0; x < width; x++)
         {
-            double t = hi > lo ? Math.Clamp((depth[y * width + x] - lo) / (hi - lo), 0, 1) : 0;
-            img[x, y] = Ramp(1 - t);
+            double inv = 1.0 / Math.Max(1e-6, depth[y * width + x]);
+            img[x, y] = Ramp(hi > lo ? Math.Clamp((inv - lo) / (hi - lo), 0, 1) : 0);
         }
         return img;
     }
