@@ -1,0 +1,17 @@
+using OlaVlm.World;
+using Xunit.Abstractions;
+
+namespace OlaVlm.Tests.World;
+
+public class WorldBenchmarkTests(ITestOutputHelper output)
+{
+    [Fact]
+    [Trait("Category", "Benchmark")]
+    public void ScenesPerSecond()
+    {
+        double r64 = WorldBenchmarks.ScenesPerSecond(2000);
+        double r224 = WorldBenchmarks.ScenesPerSecond(200, new WorldConfig { ImageSize = 224 });
+        output.WriteLine($"world generation: {r64:F0} scenes/s at 64x64, {r224:F0} scenes/s at 224x224 (files included)");
+        Assert.True(r64 > 0 && r224 > 0);
+    }
+}
