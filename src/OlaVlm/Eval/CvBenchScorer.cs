@@ -1,7 +1,7 @@
 namespace OlaVlm.Eval;
 
-/// One CV-Bench question with the model's reply (test.jsonl fields: task, source, answer "(A)").
-public sealed record CvBenchItem(string Id, string Task, string Source, string Answer, string Prediction);
+/// One CV-Bench question with the model's reply (test.jsonl fields: task, source, answer "(A)", type).
+public sealed record CvBenchAnswer(string Id, string Task, string Source, string Answer, string Prediction, string? Type = null);
 
 public sealed record CvBenchItemResult(string Id, string Task, string Source, char Answer, char? Parsed, bool Correct);
 
@@ -31,15 +31,28 @@ public sealed record CvBenchScore(
 ///   pooled over items); 3D = mean of the 3D sources' accuracies (Omni3D only); Overall = (2D + 3D) / 2.
 /// Accuracy per task (Count, Relation, Depth, Distance) is reported alongside.
 /// A dimension with no items scores NaN (and so does Overall); a source in neither list is an error.
+/// Without explicit lists, a source counts as 2D or 3D by the items' `type` field ("2D"/"3D"), besides
+/// the real benchmark's ADE20K, COCO (2D) and Omni3D (3D).
 public static class CvBenchScorer
 {
     public static readonly IReadOnlyList<string> DefaultSources2D = ["ADE20K", "COCO"];
     public static readonly IReadOnlyList<string> DefaultSources3D = ["Omni3D"];
 
-    public static CvBenchScore Score(IEnumerable<CvBenchItem> items, AnswerParsing parsing = AnswerParsing.Reference,
+    /// Scores benchmark items (as loaded by World.CvBench.Load) against the model's replies, in order.
+    public static CvBenchScore Score(IReadOnlyList<World.CvBenchItem> items, IReadOnlyList<string> predictions,
+                                     AnswerParsing parsing = AnswerParsing.Reference)
+    {
+        if (items.Count != predictions.Count)
+            throw new ArgumentException($"CvBenchScorer.Score: {items.Count} items but {predictions.Count} predictions");
+        return Score(items.Select((it, i) => new CvBenchAnswer(it.Idx.ToString(), it.Task, it.Source, it.Answer, predictions[i], it.Type)), parsing);
+    }
+
+    public static CvBenchScore Score(IEnumerable<CvBenchAnswer> answers, AnswerParsing parsing = AnswerParsing.Reference,
                                      IReadOnlyList<string>? sources2D = null, IReadOnlyList<string>? sources3D = null)
     {
-        sources2D ??= DefaultSources2D; sources3D ??= DefaultSources3D;
+        var items = answers.ToList();
+        sources2D ??= DefaultSources2D.Concat(items.Where(i => i.Type == "2D").Select(i => i.Source)).Distinct().ToList();
+        sources3D ??= DefaultSources3D.Concat(items.Where(i => i.Type == "3D").Select(i => i.Source)).Distinct().ToList();
         var results = new List<CvBenchItemResult>();
         foreach (var it in items)
         {

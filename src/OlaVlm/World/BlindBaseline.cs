@@ -40,7 +40,7 @@ public sealed class BlindBaseline
         return $"({Questions.Letter(best)})";
     }
 
-    public CvBenchScore Evaluate(IReadOnlyList<CvBenchItem> items) => CvBench.Score(items, items.Select(Predict).ToList());
+    public Eval.CvBenchScore Evaluate(IReadOnlyList<CvBenchItem> items) => Eval.CvBenchScorer.Score(items, items.Select(Predict).ToList());
 
     /// Expected accuracy of uniform guessing on these items (mean of 1 / number of choices).
     public static double Chance(IEnumerable<CvBenchItem> items) => items.Average(i => 1.0 / i.Choices.Count);

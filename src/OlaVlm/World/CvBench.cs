@@ -24,17 +24,10 @@ public sealed record CvBenchItem(
 
 public sealed class CvBenchFormatException(string message) : FormatException(message);
 
-/// Scores per task and source; 2D = mean accuracy over 2D sources, 3D = mean over 3D sources,
-/// overall = (2D + 3D) / 2, as in Cambrian-1's CV-Bench evaluation.
-public sealed record CvBenchScore(
-    IReadOnlyDictionary<string, double> PerTask, IReadOnlyDictionary<string, double> PerSource,
-    double Accuracy2D, double Accuracy3D, double Overall, int Items);
-
-/// Loads CV-Bench JSONL (the real test.jsonl or the world's bench.jsonl) and scores predictions.
+/// Loads CV-Bench JSONL (the real test.jsonl or the world's bench.jsonl). Scoring: Eval.CvBenchScorer.
 public static class CvBench
 {
     static readonly Regex AnswerRx = new(@"^\([A-Z]\)$", RegexOptions.Compiled);
-    static readonly Regex LetterRx = new(@"\(([A-Z])\)", RegexOptions.Compiled);
 
     /// Reads and validates every line; a bad line throws CvBenchFormatException naming file, line and idx.
     public static List<CvBenchItem> Load(string jsonlPath)
@@ -97,31 +90,5 @@ public static class CvBench
         if (filename.Length == 0 || Path.IsPathRooted(filename)) throw new CvBenchFormatException($"{where}: 'filename' must be a relative path, got \"{filename}\"");
         string? image = e.TryGetProperty("image", out var im) && im.ValueKind == JsonValueKind.String ? im.GetString() : null;
         return new CvBenchItem(idx, type, Str("task"), image, Str("question"), choices, answer, Str("prompt"), filename, Str("source"));
-    }
-
-    /// The letter a model's answer picks: "(B)" anywhere in the text, else its first character.
-    public static char? ParseLetter(string prediction)
-    {
-        var m = LetterRx.Match(prediction);
-        if (m.Success) return m.Groups[1].Value[0];
-        var t = prediction.TrimStart();
-        return t.Length > 0 ? char.ToUpperInvariant(t[0]) : null;
-    }
-
-    public static CvBenchScore Score(IReadOnlyList<CvBenchItem> items, IReadOnlyList<string> predictions)
-    {
-        if (items.Count != predictions.Count) throw new ArgumentException($"CvBench.Score: {items.Count} items but {predictions.Count} predictions");
-        var correct = items.Select((it, i) => ParseLetter(predictions[i]) == it.Answer[1]).ToArray();
-        Dictionary<string, double> Acc(Func<CvBenchItem, string> key) => items.Select((it, i) => (k: key(it), c: correct[i]))
-            .GroupBy(p => p.k).OrderBy(g => g.Key).ToDictionary(g => g.Key, g => g.Average(p => p.c ? 1.0 : 0.0));
-        var perSource = Acc(it => it.Source);
-        double Mean(string type)
-        {
-            var srcs = items.Where(it => it.Type == type).Select(it => it.Source).Distinct().ToList();
-            return srcs.Count == 0 ? double.NaN : srcs.Average(s => perSource[s]);
-        }
-        double a2 = Mean("2D"), a3 = Mean("3D");
-        double overall = double.IsNaN(a2) ? a3 : double.IsNaN(a3) ? a2 : (a2 + a3) / 2;
-        return new CvBenchScore(Acc(it => it.Task), perSource, a2, a3, overall, items.Count);
     }
 }

@@ -4,9 +4,9 @@ namespace OlaVlm.Tests.Eval;
 
 public class CvBenchScorerTests
 {
-    static CvBenchItem I(int id, string task, string source, string answer, string pred) => new($"{id}", task, source, answer, pred);
+    static CvBenchAnswer I(int id, string task, string source, string answer, string pred) => new($"{id}", task, source, answer, pred);
 
-    static readonly CvBenchItem[] Fixture =
+    static readonly CvBenchAnswer[] Fixture =
     [
         // COCO: 1 of 2 correct → 0.5
         I(1, "Count", "COCO", "(A)", "(A) 3"),

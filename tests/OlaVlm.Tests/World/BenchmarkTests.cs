@@ -91,11 +91,10 @@ public class BenchmarkTests
     public void ScoreFollowsTheCvBenchFormula()
     {
         var items = Bench.Value.Select(e => e.Item).ToList();
-        var perfect = CvBench.Score(items, items.Select(i => i.Answer + " because").ToList());
+        var perfect = OlaVlm.Eval.CvBenchScorer.Score(items, items.Select(i => i.Answer + " because").ToList());
         Assert.Equal(1.0, perfect.Overall);
-        var only2D = CvBench.Score(items, items.Select(i => i.Type == "2D" ? i.Answer : "Z").ToList());
+        var only2D = OlaVlm.Eval.CvBenchScorer.Score(items, items.Select(i => i.Type == "2D" ? i.Answer : "Z").ToList());
         Assert.Equal(1.0, only2D.Accuracy2D); Assert.Equal(0.0, only2D.Accuracy3D); Assert.Equal(0.5, only2D.Overall);
-        Assert.Equal('B', CvBench.ParseLetter("b) left"));
     }
 
     static string Template(string q) => Regex.Replace(q, @"the (\w+) (cube|sphere|cylinder|cone)", "the X");

@@ -62,8 +62,9 @@ public class LoaderTests : IDisposable
         Assert.Equal(2, items[0].AnswerIndex);
         Assert.Equal("3", items[1].Choices[0]);
         Assert.Equal(Path.Combine(_dir, "img", "2D", "count", "ade10.png"), CvBench.ImagePath(p, items[0]));
-        var score = CvBench.Score(items, ["(C)", "(A) 3"]);
-        Assert.Equal(0.5, score.Overall);   // 2D only: overall falls back to the 2D score
+        var score = OlaVlm.Eval.CvBenchScorer.Score(items, ["(C)", "(A) 3"]);
+        Assert.Equal(0.5, score.Accuracy2D);
+        Assert.True(double.IsNaN(score.Overall));   // no 3D items: no overall score
     }
 
     [Theory]
