@@ -88,6 +88,17 @@ sealed class NotebookRunner(TextWriter log, bool keepGoing = false)
             }
         }
 
+        // Consecutive writes to one stream form one output, as Jupyter shows them.
+        void AddText(string stream, string text)
+        {
+            lock (outputs)
+            {
+                if (outputs.Count > 0 && outputs[^1] is JsonObject last && (string?)last["output_type"] == "stream" && (string?)last["name"] == stream)
+                    last["text"] = (string?)last["text"] + text;
+                else outputs.Add(Stream(stream, text));
+            }
+        }
+
         using var cts = new CancellationTokenSource(timeout);
         var command = new SubmitCode(code);
         // Cells run one at a time, so every event seen while this one runs belongs to it.
@@ -95,8 +106,8 @@ sealed class NotebookRunner(TextWriter log, bool keepGoing = false)
         {
             switch (e)
             {
-                case StandardOutputValueProduced o: Add(null, Stream("stdout", Text(o))); break;
-                case StandardErrorValueProduced o: Add(null, Stream("stderr", Text(o))); break;
+                case StandardOutputValueProduced o: AddText("stdout", Text(o)); break;
+                case StandardErrorValueProduced o: AddText("stderr", Text(o)); break;
                 case ReturnValueProduced r: Add(r.ValueId, Rich("execute_result", r, executionCount)); break;
                 case DisplayedValueUpdated u: Add(u.ValueId, Rich("display_data", u, null)); break;
                 case DisplayedValueProduced d: Add(d.ValueId, Rich("display_data", d, null)); break;
