@@ -27,7 +27,8 @@ public sealed class NonFiniteLossException(int step, string part, double value, 
 /// Determinism: torch is reseeded from TrainConfig.StepSeed(seed, step) at the start of every step,
 /// so dropout and any torch sampling inside the step are a function of (seed, step); resuming needs
 /// no saved generator state and replays the uninterrupted run exactly. Data order is the caller's:
-/// derive it from (seed, step, microStep) too.
+/// derive it from (seed, step, microStep) too. (On CUDA, bit-exact replay also needs deterministic
+/// kernels; the seeding side is handled here.)
 public sealed class Trainer : IDisposable
 {
     readonly nn.Module _model;
@@ -121,7 +122,7 @@ public sealed class Trainer : IDisposable
     {
         using var scope = NewDisposeScope();
         var clock = Stopwatch.StartNew();
-        manual_seed(TrainConfig.StepSeed(Config.Seed, step));
+        SeedAll(TrainConfig.StepSeed(Config.Seed, step));
         var lrs = Schedule.Apply(Optimizer, step);
         Optimizer.zero_grad();
 
@@ -153,6 +154,15 @@ public sealed class Trainer : IDisposable
         Optimizer.step();
         return new StepRecord(step + 1, loss, parts, norm, lrs, clock.Elapsed.TotalSeconds, samples);
     }
+
+    /// TorchSharp's manual_seed seeds only the CPU generator (and returns a wrapper to dispose);
+    /// CUDA generators need their own call, or dropout on a GPU would not replay after a resume.
+    static void SeedAll(long seed)
+    {
+        using (manual_seed(seed)) { }
+        if (HasCuda.Value) cuda.manual_seed_all(seed);
+    }
+    static readonly Lazy<bool> HasCuda = new(cuda.is_available);
 
     void CheckFinite(int step, int micro, string part, double value)
     {
