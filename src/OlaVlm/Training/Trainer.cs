@@ -29,6 +29,19 @@ public sealed class NonFiniteLossException(int step, string part, double value, 
 /// no saved generator state and replays the uninterrupted run exactly. Data order is the caller's:
 /// derive it from (seed, step, microStep) too. (On CUDA, bit-exact replay also needs deterministic
 /// kernels; the seeding side is handled here.)
+///
+/// Usage (an OLA-VLM PT stage, names illustrative):
+///   Freezing.Freeze(vlm);
+///   Freezing.SetRequiresGrad(vlm, n => n.StartsWith("mm_projector") || n.StartsWith("emb_predictor"), true);
+///   var groups = ParamGroups.Build(vlm, cfg, [GroupRule.Prefix("projector", 1e-3, "mm_projector"), GroupRule.Rest("ola")]);
+///   using var trainer = new Trainer(vlm, groups, cfg, (step, micro) =>
+///   {
+///       var batch = data.Batch(TrainConfig.StepSeed(cfg.Seed, step), micro);   // data order from (seed, step)
+///       var (lm, emb) = vlm.Losses(batch);
+///       return new LossParts(lm + emb, ("lm", lm), ("emb", emb));
+///   });
+///   trainer.Resume();   // no-op on a fresh run folder
+///   trainer.Run();
 public sealed class Trainer : IDisposable
 {
     readonly nn.Module _model;
@@ -144,6 +157,9 @@ public sealed class Trainer : IDisposable
             }
             loss += value / k;
             samples += lp.Samples ?? Config.BatchSize;
+            if (!lp.Loss.requires_grad)
+                throw new InvalidOperationException($"Trainer step {step + 1}: the loss does not require grad " +
+                    "(does it depend on any trainable parameter, or was it computed under no_grad?)");
             // Mean of micro-batch means: k micro-batches of B equal one batch of k*B.
             (lp.Loss / k).backward();
         }

@@ -40,10 +40,22 @@ public class CheckpointTests
         Assert.Contains(e.Problems, p => p.Key == "extra.weight" && p.Kind.StartsWith("unknown"));
         Assert.Contains(e.Problems, p => p.Key == "fc2.bias" && p.Kind.StartsWith("missing"));
         var fc1 = Assert.Single(e.Problems, p => p.Key == "fc1.weight");
-        Assert.Equal([6L, 4L], fc1.Expected);
-        Assert.Equal([8L, 4L], fc1.Found);
+        Assert.Equal([6L, 4L], fc1.Expected!);
+        Assert.Equal([8L, 4L], fc1.Found!);
         Assert.Equal(7, e.Problems.Count); // fc1 w+b, norm w+b, fc2.weight, missing fc2.bias, extra
         Assert.Contains("fc1.weight: shape mismatch (model [6, 4], file [8, 4])", e.Message);
+        Assert.Contains(file, e.Message);
+    }
+
+    [Fact]
+    public void TruncatedFileIsNamedInTheError()
+    {
+        var file = Path.Combine(Tiny.TempDir(), "model.safetensors");
+        using (var m = new TinyMlp(1)) m.save_safetensors(file);
+        var bytes = File.ReadAllBytes(file);
+        File.WriteAllBytes(file, bytes[..20]);
+        using var model = new TinyMlp(1);
+        var e = Assert.Throws<InvalidDataException>(() => Checkpoint.LoadModel(model, file));
         Assert.Contains(file, e.Message);
     }
 
@@ -62,8 +74,8 @@ public class CheckpointTests
         using var b = new TinyMlp(2);
         Freezing.SetRequiresGrad(b, "fc1", false);
         Checkpoint.LoadModel(b, Path.Combine(ck, Checkpoint.ModelFile), trainableOnly: true);
-        Assert.True(Tiny.Same(a.get_parameter("fc2.weight"), b.get_parameter("fc2.weight")));
-        Assert.False(Tiny.Same(a.get_parameter("fc1.weight"), b.get_parameter("fc1.weight")));
+        Assert.True(Tiny.Same(a.get_parameter("fc2.weight")!, b.get_parameter("fc2.weight")!));
+        Assert.False(Tiny.Same(a.get_parameter("fc1.weight")!, b.get_parameter("fc1.weight")!));
         Assert.Equal(3, Checkpoint.ReadState(Checkpoint.Latest(dir)!).Step);
         Assert.Empty(Directory.GetFileSystemEntries(Checkpoint.Root(dir), ".*"));
     }

@@ -49,9 +49,8 @@ static class Tiny
 
     public static string TempDir()
     {
-        var d = Path.Combine(Path.GetTempPath(), "ola-trainer-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(d);
-        return d;
+        // Under the git-ignored out/ folder, like everything generated.
+        return Core.Paths.OutDir("tests", "training", Guid.NewGuid().ToString("N"));
     }
 
     public static TrainConfig Config(string dir, int steps = 10) => new()

@@ -70,7 +70,7 @@ public class TrainerTests
         foreach (var col in new[] { "loss", "mse", "l1", "grad_norm", "lr_all" })
             Assert.Equal(MetricsLog.Column(straight, col), MetricsLog.Column(rows, col)); // bit-for-bit
         foreach (var (name, p) in m1.named_parameters())
-            Assert.True(Tiny.Same(p, m3.get_parameter(name)), $"{name} differs after resume");
+            Assert.True(Tiny.Same(p, m3.get_parameter(name)!), $"{name} differs after resume");
     }
 
     [Fact]
@@ -131,6 +131,39 @@ public class TrainerTests
         Assert.Equal(t.History[2].Loss, rows[0]["loss"]);              // row for step 3 = third step's loss
         Assert.Equal(16 * 3 / (t.History.Take(3).Sum(h => h.Seconds)), rows[0]["samples_per_s"], 6);
         Assert.Equal([7.0], MetricsLog.Column(MetricsLog.Read(dir, "eval"), "step"));
+    }
+
+    [Fact]
+    public void ALossThatCannotBackpropagateIsExplained()
+    {
+        using var model = new TinyMlp(1);
+        var cfg = Tiny.Config(Tiny.TempDir(), steps: 1);
+        using var t = new Trainer(model, ParamGroups.Build(model, cfg), cfg, (s, m) => new LossParts(tensor(1.0f))) { Progress = new SilentProgress() };
+        var e = Assert.Throws<InvalidOperationException>(() => t.Run());
+        Assert.Contains("does not require grad", e.Message);
+    }
+
+    [Fact]
+    public void Bf16WeightsTrainOnCpu()
+    {
+        using var model = new TinyMlp(1, dropout: 0);
+        var cfg = Tiny.Config(Tiny.TempDir(), steps: 5) with { Bf16Weights = true, LearningRate = 3e-2, WarmupRatio = 0 };
+        model.to(cfg.WeightDtype);
+        var groups = ParamGroups.Build(model, cfg);
+        var before = Tiny.Snapshot(model);
+        using var t = new Trainer(model, groups, cfg, (s, m) =>
+        {
+            var (x, y) = Tiny.Batch(64);
+            return new LossParts(nn.functional.mse_loss(model.forward(x.to(ScalarType.BFloat16)), y.to(ScalarType.BFloat16)));
+        }) { Progress = new SilentProgress() };
+        var h = t.Run();
+        Assert.All(h, r => Assert.True(double.IsFinite(r.Loss)));
+        Assert.All(model.parameters(), p => Assert.Equal(ScalarType.BFloat16, p.dtype));
+        Assert.Contains(model.named_parameters(), p => !Tiny.Same(p.parameter, before[p.name]));
+        // Reload the bf16 checkpoint into a float32 model: copy_ converts.
+        using var f32 = new TinyMlp(9);
+        Checkpoint.LoadModel(f32, Path.Combine(Checkpoint.Latest(t.RunDir)!, Checkpoint.ModelFile));
+        Assert.True(Tiny.Same(f32.get_parameter("fc2.weight")!, model.get_parameter("fc2.weight")!.to(ScalarType.Float32)));
     }
 
     [Fact]
