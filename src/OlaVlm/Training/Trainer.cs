@@ -6,24 +6,11 @@ using static TorchSharp.torch;
 
 namespace OlaVlm.Training;
 
-/// One optimizer step as the Trainer saw it (History keeps every step; metrics files the logged ones).
-/// Step is 1-based: the number of optimizer steps completed, like HF's global_step.
-public sealed record StepRecord(int Step, double Loss, IReadOnlyDictionary<string, double> Parts,
-                                double GradNorm, double[] Lrs, double Seconds, int Samples);
-
-/// Thrown when a loss part or the gradient norm is NaN/Inf. Nothing was applied or written for that
-/// step: the weights are the previous step's and the last good checkpoint is untouched.
-public sealed class NonFiniteLossException(int step, string part, double value, string message) : Exception(message)
-{
-    public int Step { get; } = step;
-    public string Part { get; } = part;
-    public double Value { get; } = value;
-}
-
 /// The training loop, model-agnostic: the caller's step function builds a micro-batch and returns its
 /// loss; the Trainer does the rest (nanoGPT's train.py, as a class).
-///   per step: seed torch from (seed, step) -> set lr -> GradAccum x (loss/GradAccum).backward()
-///             -> clip -> AdamW step -> zero_grad -> log / eval / checkpoint
+///   per step: seed torch from (seed, step) -> set lr -> zero_grad -> GradAccum x (loss/GradAccum).backward()
+///             -> clip -> AdamW step -> log / eval / checkpoint
+/// (Gradients are zeroed at the start of a step, so after Run they still hold the last step's, clipped.)
 /// Determinism: torch is reseeded from TrainConfig.StepSeed(seed, step) at the start of every step,
 /// so dropout and any torch sampling inside the step are a function of (seed, step); resuming needs
 /// no saved generator state and replays the uninterrupted run exactly. Data order is the caller's:
@@ -122,9 +109,9 @@ public sealed class Trainer : IDisposable
                 if ((Config.CheckpointEvery > 0 && Step % Config.CheckpointEvery == 0) || Step == end) SaveCheckpoint();
             }
         }
-        catch (NonFiniteLossException e)
+        catch (Exception e)
         {
-            progress.Finish(e.Message);
+            progress.Finish("stopped: " + e.Message); // leave the in-place line finished, not half-drawn
             throw;
         }
         progress.Finish(History.Count > 0 ? Describe(History[^1]) : $"nothing to do (step {Step} of {Config.Steps})");
