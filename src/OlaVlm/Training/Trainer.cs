@@ -1,0 +1,249 @@
+using System.Diagnostics;
+using System.Globalization;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace OlaVlm.Training;
+
+/// The training loop, model-agnostic: the caller's step function builds a micro-batch and returns its
+/// loss; the Trainer does the rest (nanoGPT's train.py, as a class).
+///   per step: seed torch from (seed, step) -> set lr -> zero_grad -> GradAccum x (loss/GradAccum).backward()
+///             -> clip -> AdamW step -> log / eval / checkpoint
+/// (Gradients are zeroed at the start of a step, so after Run they still hold the last step's, clipped.)
+/// Determinism: torch is reseeded from TrainConfig.StepSeed(seed, step) at the start of every step,
+/// so dropout and any torch sampling inside the step are a function of (seed, step); resuming needs
+/// no saved generator state and replays the uninterrupted run exactly. Data order is the caller's:
+/// derive it from (seed, step, microStep) too. (On CUDA, bit-exact replay also needs deterministic
+/// kernels; the seeding side is handled here.)
+///
+/// Usage (an OLA-VLM PT stage, names illustrative):
+///   Freezing.Freeze(vlm);
+///   Freezing.SetRequiresGrad(vlm, n => n.StartsWith("mm_projector") || n.StartsWith("emb_predictor"), true);
+///   var groups = ParamGroups.Build(vlm, cfg, [GroupRule.Prefix("projector", 1e-3, "mm_projector"), GroupRule.Rest("ola")]);
+///   using var trainer = new Trainer(vlm, groups, cfg, (step, micro) =>
+///   {
+///       var batch = data.Batch(TrainConfig.StepSeed(cfg.Seed, step), micro);   // data order from (seed, step)
+///       var (lm, emb) = vlm.Losses(batch);
+///       return new LossParts(lm + emb, ("lm", lm), ("emb", emb));
+///   });
+///   trainer.Resume();   // no-op on a fresh run folder
+///   trainer.Run();
+public sealed class Trainer : IDisposable
+{
+    readonly nn.Module _model;
+    readonly Func<int, int, LossParts> _step;
+    readonly Parameter[] _trainable;
+    readonly string[] _groupNames;
+
+    public TrainConfig Config { get; }
+    public ParamGroups Groups { get; }
+    public AdamW Optimizer { get; }
+    public LrSchedule Schedule { get; }
+    public string RunDir { get; }
+    public MetricsLog Metrics { get; }
+    public MetricsLog EvalMetrics { get; }
+    /// Optimizer steps completed (after Resume: the checkpoint's step).
+    public int Step { get; private set; }
+    public List<StepRecord> History { get; } = [];
+    /// Called every EvalEvery steps and at the end, under no_grad with the model in eval mode;
+    /// returns named numbers, logged to eval.jsonl/csv.
+    public Func<int, IReadOnlyDictionary<string, double>>? Eval { get; init; }
+    /// Null: Progress.Factory().
+    public IProgressReporter? Progress { get; init; }
+    public string Title { get; init; } = "train";
+
+    public Trainer(nn.Module model, ParamGroups groups, TrainConfig config, ITrainStep step)
+        : this(model, groups, config, step.Loss) { }
+
+    public Trainer(nn.Module model, ParamGroups groups, TrainConfig config, Func<int, int, LossParts> step)
+    {
+        config.Validate();
+        _model = model; _step = step; Config = config; Groups = groups;
+        _trainable = groups.Trainable.ToArray();
+        _groupNames = groups.Groups.Select(g => g.Name).ToArray();
+        CheckWeightDtype();
+        Optimizer = groups.CreateAdamW(config);
+        Schedule = LrSchedule.From(config);
+        RunDir = config.OutputDir ?? Core.Paths.OutDir("runs", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(RunDir);
+        Metrics = new MetricsLog(RunDir, "metrics");
+        EvalMetrics = new MetricsLog(RunDir, "eval");
+    }
+
+    /// Continues from a checkpoint folder (null: the run's latest). False when there is none.
+    public bool Resume(string? checkpointDir = null)
+    {
+        checkpointDir ??= Checkpoint.Latest(RunDir);
+        if (checkpointDir == null) return false;
+        var state = Checkpoint.ReadState(checkpointDir);
+        if (!state.Groups.SequenceEqual(_groupNames))
+            throw new InvalidDataException($"Checkpoint {checkpointDir}: optimizer groups [{string.Join(", ", state.Groups)}] " +
+                                           $"differ from this trainer's [{string.Join(", ", _groupNames)}]");
+        Checkpoint.LoadModel(_model, Path.Combine(checkpointDir, Checkpoint.ModelFile), state.Config.CheckpointTrainableOnly);
+        Checkpoint.LoadOptimizer(Optimizer, Path.Combine(checkpointDir, Checkpoint.OptimizerFile));
+        Step = state.Step;
+        Metrics.TruncateTo((state.MetricsJsonl, state.MetricsCsv));
+        EvalMetrics.TruncateTo((state.EvalJsonl, state.EvalCsv));
+        return true;
+    }
+
+    /// Trains until Config.Steps (or until `stopAfter` steps are completed), then checkpoints.
+    public IReadOnlyList<StepRecord> Run(int? stopAfter = null)
+    {
+        int end = Math.Min(Config.Steps, stopAfter ?? Config.Steps);
+        var progress = Progress ?? Training.Progress.Factory();
+        progress.Start(Config.Steps, Title);
+        var sinceLog = new List<StepRecord>();
+        _model.train();
+        try
+        {
+            while (Step < end)
+            {
+                var rec = TrainStep(Step);
+                Step++;
+                History.Add(rec); sinceLog.Add(rec);
+                progress.Report(Step, Describe(rec));
+                if (Step % Config.LogEvery == 0 || Step == end) { Log(sinceLog); sinceLog.Clear(); }
+                if (Eval != null && ((Config.EvalEvery > 0 && Step % Config.EvalEvery == 0) || Step == Config.Steps)) RunEval();
+                if ((Config.CheckpointEvery > 0 && Step % Config.CheckpointEvery == 0) || Step == end) SaveCheckpoint();
+            }
+        }
+        catch (Exception e)
+        {
+            progress.Finish("stopped: " + e.Message); // leave the in-place line finished, not half-drawn
+            throw;
+        }
+        progress.Finish(History.Count > 0 ? Describe(History[^1]) : $"nothing to do (step {Step} of {Config.Steps})");
+        return History;
+    }
+
+    StepRecord TrainStep(int step)
+    {
+        using var scope = NewDisposeScope();
+        var clock = Stopwatch.StartNew();
+        SeedAll(TrainConfig.StepSeed(Config.Seed, step));
+        var lrs = Schedule.Apply(Optimizer, step);
+        Optimizer.zero_grad();
+
+        int k = Config.GradAccum, samples = 0;
+        double loss = 0;
+        var parts = new Dictionary<string, double>();
+        for (int micro = 0; micro < k; micro++)
+        {
+            // A scope per micro-batch: its activations go as soon as its gradients are accumulated.
+            using var microScope = NewDisposeScope();
+            var lp = _step(step, micro);
+            double value = lp.Loss.ToDouble();
+            CheckFinite(step, micro, "loss", value);
+            foreach (var (name, t) in lp.Parts)
+            {
+                double v = t.ToDouble();
+                CheckFinite(step, micro, name, v);
+                parts[name] = parts.GetValueOrDefault(name) + v / k;
+            }
+            loss += value / k;
+            samples += lp.Samples ?? Config.BatchSize;
+            if (!lp.Loss.requires_grad)
+                throw new InvalidOperationException($"Trainer step {step + 1}: the loss does not require grad " +
+                    "(does it depend on any trainable parameter, or was it computed under no_grad?)");
+            // Mean of micro-batch means: k micro-batches of B equal one batch of k*B.
+            (lp.Loss / k).backward();
+        }
+
+        double norm = nn.utils.clip_grad_norm_(_trainable, Config.MaxGradNorm > 0 ? Config.MaxGradNorm : double.PositiveInfinity);
+        if (!double.IsFinite(norm))
+            throw NonFinite(step, "grad_norm", norm, $"first non-finite gradient: {FirstBadGradient() ?? "?"}");
+        Optimizer.step();
+        return new StepRecord(step + 1, loss, parts, norm, lrs, clock.Elapsed.TotalSeconds, samples);
+    }
+
+    /// TorchSharp's manual_seed seeds only the CPU generator (and returns a wrapper to dispose);
+    /// CUDA generators need their own call, or dropout on a GPU would not replay after a resume.
+    static void SeedAll(long seed)
+    {
+        using (manual_seed(seed)) { }
+        if (HasCuda.Value) cuda.manual_seed_all(seed);
+    }
+    static readonly Lazy<bool> HasCuda = new(cuda.is_available);
+
+    void CheckFinite(int step, int micro, string part, double value)
+    {
+        if (!double.IsFinite(value)) throw NonFinite(step, part, value, $"micro-batch {micro}");
+    }
+
+    NonFiniteLossException NonFinite(int step, string part, double value, string where)
+    {
+        var last = Checkpoint.Latest(RunDir);
+        return new NonFiniteLossException(step + 1, part, value,
+            $"Training stopped at step {step + 1} (0-based {step}, {where}): '{part}' is {value}. " +
+            $"No update was applied and nothing was written; last good checkpoint: {last ?? "none"}.");
+    }
+
+    string? FirstBadGradient()
+    {
+        foreach (var g in Groups.Groups)
+            foreach (var (name, p) in g.Params)
+            {
+                using var grad = p.grad;
+                if (grad is not null && !isfinite(grad).all().ToBoolean()) return name;
+            }
+        return null;
+    }
+
+    void Log(List<StepRecord> recs)
+    {
+        var last = recs[^1];
+        double secs = recs.Sum(r => r.Seconds);
+        var row = new List<KeyValuePair<string, double>> { new("step", last.Step) };
+        for (int i = 0; i < _groupNames.Length; i++) row.Add(new("lr_" + _groupNames[i], last.Lrs[i]));
+        row.Add(new("loss", last.Loss));
+        foreach (var (name, v) in last.Parts) row.Add(new(name, v));
+        row.Add(new("grad_norm", last.GradNorm));
+        row.Add(new("sec_per_step", secs / recs.Count));
+        row.Add(new("samples_per_s", recs.Sum(r => r.Samples) / Math.Max(secs, 1e-9)));
+        Metrics.Append(row);
+    }
+
+    void RunEval()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        _model.eval();
+        try
+        {
+            var results = Eval!(Step);
+            EvalMetrics.Append(new[] { new KeyValuePair<string, double>("step", Step) }.Concat(results));
+        }
+        finally { _model.train(); }
+    }
+
+    /// Writes a checkpoint for the current step (also done automatically, see TrainConfig).
+    public string SaveCheckpoint()
+    {
+        var (mj, mc) = Metrics.Position;
+        var (ej, ec) = EvalMetrics.Position;
+        var state = new TrainerState(Step, Config.Seed, Config, _groupNames, mj, mc, ej, ec,
+                                     History.Count > 0 ? History[^1].Loss : double.NaN, DateTime.UtcNow);
+        return Checkpoint.Save(RunDir, _model, Optimizer, state, Config.CheckpointTrainableOnly, Config.KeepCheckpoints);
+    }
+
+    static string Describe(StepRecord r)
+    {
+        var parts = string.Concat(r.Parts.Select(p => $" {p.Key} {p.Value:F4}"));
+        return $"loss {r.Loss:F4}{parts} | gnorm {r.GradNorm:F2} lr {(r.Lrs.Length > 0 ? r.Lrs[0] : 0):G3} | {r.Seconds:F2}s/step";
+    }
+
+    void CheckWeightDtype()
+    {
+        var want = Config.WeightDtype;
+        var bad = Groups.Groups.SelectMany(g => g.Params)
+            .Where(p => is_floating_point(p.Param) && p.Param.dtype != want)
+            .Select(p => $"{p.Name} ({p.Param.dtype})").Take(5).ToList();
+        if (bad.Count > 0)
+            throw new ArgumentException($"Trainer: Bf16Weights={Config.Bf16Weights} expects {want} weights, but found {string.Join(", ", bad)}" +
+                                        " — convert the model (model.to(config.WeightDtype)) before building ParamGroups");
+    }
+
+    public void Dispose() => Optimizer.Dispose();
+}

@@ -1,0 +1,17 @@
+using OlaVlm.Training;
+using Xunit.Abstractions;
+
+namespace OlaVlm.Tests.Training;
+
+public class TrainerBenchmarkTests(ITestOutputHelper output)
+{
+    /// Prints RSS at step 1 and step N; not a timed assert.
+    [Fact, Trait("Category", "Benchmark")]
+    public void RssStaysFlat()
+    {
+        var w = new StringWriter();
+        var r = TrainerBenchmarks.RssFlat(5000, w);
+        output.WriteLine(w.ToString());
+        Assert.True(r.RssEndMiB > 0);
+    }
+}
