@@ -1,21 +1,9 @@
 using TorchSharp;
 using TorchSharp.PyBridge;
+using OlaVlm.Core;
 using static TorchSharp.torch;
 
 namespace OlaVlm.Model;
-
-/// A checkpoint that does not fit the module: every unknown key, missing key and shape mismatch at once.
-public sealed class CheckpointMismatchException(string source, IReadOnlyList<string> unknown, IReadOnlyList<string> missing,
-    IReadOnlyList<string> shapes) : Exception(
-    $"{source}: checkpoint does not match the model." +
-    (unknown.Count > 0 ? $"\n  unknown keys ({unknown.Count}): {string.Join(", ", unknown)}" : "") +
-    (missing.Count > 0 ? $"\n  missing keys ({missing.Count}): {string.Join(", ", missing)}" : "") +
-    (shapes.Count > 0 ? $"\n  shape mismatches ({shapes.Count}): {string.Join(", ", shapes)}" : ""))
-{
-    public IReadOnlyList<string> Unknown { get; } = unknown;
-    public IReadOnlyList<string> Missing { get; } = missing;
-    public IReadOnlyList<string> ShapeMismatches { get; } = shapes;
-}
 
 /// State dicts as safetensors files (TorchSharp.PyBridge's reader/writer), strict loading with name maps.
 public static class Checkpoint
@@ -61,17 +49,22 @@ public static class Checkpoint
             .Where(kv => onlyUnder is null || onlyUnder.Any(p => kv.Key.StartsWith(p)))
             .ToDictionary(kv => kv.Key, kv => kv.Value);
         var mapped = new Dictionary<string, Tensor>();
-        var unknown = new List<string>(); var shapes = new List<string>();
+        var problems = new List<CheckpointMismatchException.Problem>();
         foreach (var (key, value) in stateDict)
         {
             var name = mapName is null ? key : mapName(key);
             if (name is null) continue;
-            if (!target.TryGetValue(name, out var t)) { unknown.Add(key == name ? key : $"{key} (as {name})"); continue; }
-            if (!t.shape.SequenceEqual(value.shape)) { shapes.Add($"{name}: checkpoint {Core.Checked.Fmt(value.shape)} vs model {Core.Checked.Fmt(t.shape)}"); continue; }
+            if (!target.TryGetValue(name, out var t))
+            {
+                problems.Add(new(key == name ? key : $"{key} (as {name})", CheckpointMismatchException.UnknownKind, null, value.shape));
+                continue;
+            }
+            if (!t.shape.SequenceEqual(value.shape)) { problems.Add(new(name, CheckpointMismatchException.ShapeKind, t.shape, value.shape)); continue; }
             mapped[name] = value;
         }
-        var missing = target.Keys.Where(k => !mapped.ContainsKey(k) && !shapes.Any(s => s.StartsWith(k + ":"))).ToList();
-        if (unknown.Count + missing.Count + shapes.Count > 0) throw new CheckpointMismatchException(source, unknown, missing, shapes);
+        foreach (var (k, t) in target)
+            if (!mapped.ContainsKey(k) && !problems.Any(p => p.Key == k)) problems.Add(new(k, CheckpointMismatchException.MissingKind, t.shape, null));
+        if (problems.Count > 0) throw new CheckpointMismatchException(source, problems);
         using var _ = no_grad();
         foreach (var (name, value) in mapped) target[name].copy_(value);
     }

@@ -74,14 +74,14 @@ public sealed class Trainer : IDisposable
     /// Continues from a checkpoint folder (null: the run's latest). False when there is none.
     public bool Resume(string? checkpointDir = null)
     {
-        checkpointDir ??= Checkpoint.Latest(RunDir);
+        checkpointDir ??= RunCheckpoint.Latest(RunDir);
         if (checkpointDir == null) return false;
-        var state = Checkpoint.ReadState(checkpointDir);
+        var state = RunCheckpoint.ReadState(checkpointDir);
         if (!state.Groups.SequenceEqual(_groupNames))
             throw new InvalidDataException($"Checkpoint {checkpointDir}: optimizer groups [{string.Join(", ", state.Groups)}] " +
                                            $"differ from this trainer's [{string.Join(", ", _groupNames)}]");
-        Checkpoint.LoadModel(_model, Path.Combine(checkpointDir, Checkpoint.ModelFile), state.Config.CheckpointTrainableOnly);
-        Checkpoint.LoadOptimizer(Optimizer, Path.Combine(checkpointDir, Checkpoint.OptimizerFile));
+        RunCheckpoint.LoadModel(_model, Path.Combine(checkpointDir, RunCheckpoint.ModelFile), state.Config.CheckpointTrainableOnly);
+        RunCheckpoint.LoadOptimizer(Optimizer, Path.Combine(checkpointDir, RunCheckpoint.OptimizerFile));
         Step = state.Step;
         Metrics.TruncateTo((state.MetricsJsonl, state.MetricsCsv));
         EvalMetrics.TruncateTo((state.EvalJsonl, state.EvalCsv));
@@ -174,7 +174,7 @@ public sealed class Trainer : IDisposable
 
     NonFiniteLossException NonFinite(int step, string part, double value, string where)
     {
-        var last = Checkpoint.Latest(RunDir);
+        var last = RunCheckpoint.Latest(RunDir);
         return new NonFiniteLossException(step + 1, part, value,
             $"Training stopped at step {step + 1} (0-based {step}, {where}): '{part}' is {value}. " +
             $"No update was applied and nothing was written; last good checkpoint: {last ?? "none"}.");
@@ -225,7 +225,7 @@ public sealed class Trainer : IDisposable
         var (ej, ec) = EvalMetrics.Position;
         var state = new TrainerState(Step, Config.Seed, Config, _groupNames, mj, mc, ej, ec,
                                      History.Count > 0 ? History[^1].Loss : double.NaN, DateTime.UtcNow);
-        return Checkpoint.Save(RunDir, _model, Optimizer, state, Config.CheckpointTrainableOnly, Config.KeepCheckpoints);
+        return RunCheckpoint.Save(RunDir, _model, Optimizer, state, Config.CheckpointTrainableOnly, Config.KeepCheckpoints);
     }
 
     static string Describe(StepRecord r)

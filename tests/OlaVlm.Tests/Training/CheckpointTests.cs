@@ -1,3 +1,4 @@
+using OlaVlm.Core;
 using OlaVlm.Training;
 using TorchSharp;
 using TorchSharp.PyBridge;
@@ -35,7 +36,7 @@ public class CheckpointTests
         Safetensors.SaveStateDict(file, tensors);
 
         using var model = new TinyMlp(1, hidden: 6);
-        var e = Assert.Throws<CheckpointMismatchException>(() => Checkpoint.LoadModel(model, file));
+        var e = Assert.Throws<CheckpointMismatchException>(() => RunCheckpoint.LoadModel(model, file));
         Assert.Equal(file, e.File);
         Assert.Contains(e.Problems, p => p.Key == "extra.weight" && p.Kind.StartsWith("unknown"));
         Assert.Contains(e.Problems, p => p.Key == "fc2.bias" && p.Kind.StartsWith("missing"));
@@ -55,7 +56,7 @@ public class CheckpointTests
         var bytes = File.ReadAllBytes(file);
         File.WriteAllBytes(file, bytes[..20]);
         using var model = new TinyMlp(1);
-        var e = Assert.Throws<InvalidDataException>(() => Checkpoint.LoadModel(model, file));
+        var e = Assert.Throws<InvalidDataException>(() => RunCheckpoint.LoadModel(model, file));
         Assert.Contains(file, e.Message);
     }
 
@@ -66,17 +67,17 @@ public class CheckpointTests
         using var a = new TinyMlp(1);
         Freezing.SetRequiresGrad(a, "fc1", false);
         var state = new TrainerState(3, 7, new TrainConfig(), ["all"], 0, 0, 0, 0, 1.5, DateTime.UtcNow);
-        var ck = Checkpoint.Save(dir, a, null, state, trainableOnly: true);
-        var keys = SafetensorsHeader.ReadShapes(Path.Combine(ck, Checkpoint.ModelFile)).Keys;
+        var ck = RunCheckpoint.Save(dir, a, null, state, trainableOnly: true);
+        var keys = SafetensorsHeader.ReadShapes(Path.Combine(ck, RunCheckpoint.ModelFile)).Keys;
         Assert.DoesNotContain("fc1.weight", keys);
         Assert.Contains("fc2.weight", keys);
 
         using var b = new TinyMlp(2);
         Freezing.SetRequiresGrad(b, "fc1", false);
-        Checkpoint.LoadModel(b, Path.Combine(ck, Checkpoint.ModelFile), trainableOnly: true);
+        RunCheckpoint.LoadModel(b, Path.Combine(ck, RunCheckpoint.ModelFile), trainableOnly: true);
         Assert.True(Tiny.Same(a.get_parameter("fc2.weight")!, b.get_parameter("fc2.weight")!));
         Assert.False(Tiny.Same(a.get_parameter("fc1.weight")!, b.get_parameter("fc1.weight")!));
-        Assert.Equal(3, Checkpoint.ReadState(Checkpoint.Latest(dir)!).Step);
-        Assert.Empty(Directory.GetFileSystemEntries(Checkpoint.Root(dir), ".*"));
+        Assert.Equal(3, RunCheckpoint.ReadState(RunCheckpoint.Latest(dir)!).Step);
+        Assert.Empty(Directory.GetFileSystemEntries(RunCheckpoint.Root(dir), ".*"));
     }
 }

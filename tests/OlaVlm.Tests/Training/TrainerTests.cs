@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 
 namespace OlaVlm.Tests.Training;
 
+[Collection(SerialCollection.Name)]
 public class TrainerTests
 {
     [Fact]
@@ -61,7 +62,7 @@ public class TrainerTests
             t.Run(stopAfter: N + 2);
         using var m3 = new TinyMlp(999); // different initial weights: everything must come from the checkpoint
         using var resumed = new Trainer(m3, ParamGroups.Build(m3, cfg), cfg, Tiny.MseStep(m3)) { Progress = new SilentProgress() };
-        Assert.True(resumed.Resume(Path.Combine(Checkpoint.Root(dir), Checkpoint.Name(N))));
+        Assert.True(resumed.Resume(Path.Combine(RunCheckpoint.Root(dir), RunCheckpoint.Name(N))));
         Assert.Equal(N, resumed.Step);
         resumed.Run();
 
@@ -99,11 +100,11 @@ public class TrainerTests
         // No update applied for the bad step, and the newest checkpoint is still step 2.
         foreach (var (name, p) in model.named_parameters())
             Assert.True(Tiny.Same(p, atStep3![name]), $"{name} was updated by the bad step");
-        Assert.Equal(Path.Combine(Checkpoint.Root(dir), Checkpoint.Name(2)), Checkpoint.Latest(dir));
-        Assert.Equal(["step-000002"], Directory.GetDirectories(Checkpoint.Root(dir)).Select(Path.GetFileName));
+        Assert.Equal(Path.Combine(RunCheckpoint.Root(dir), RunCheckpoint.Name(2)), RunCheckpoint.Latest(dir));
+        Assert.Equal(["step-000002"], Directory.GetDirectories(RunCheckpoint.Root(dir)).Select(Path.GetFileName));
         using var check = new TinyMlp(77);
-        Checkpoint.LoadModel(check, Path.Combine(Checkpoint.Latest(dir)!, Checkpoint.ModelFile));
-        Assert.Equal(2, Checkpoint.ReadState(Checkpoint.Latest(dir)!).Step);
+        RunCheckpoint.LoadModel(check, Path.Combine(RunCheckpoint.Latest(dir)!, RunCheckpoint.ModelFile));
+        Assert.Equal(2, RunCheckpoint.ReadState(RunCheckpoint.Latest(dir)!).Step);
     }
 
     [Fact]
@@ -162,7 +163,7 @@ public class TrainerTests
         Assert.Contains(model.named_parameters(), p => !Tiny.Same(p.parameter, before[p.name]));
         // Reload the bf16 checkpoint into a float32 model: copy_ converts.
         using var f32 = new TinyMlp(9);
-        Checkpoint.LoadModel(f32, Path.Combine(Checkpoint.Latest(t.RunDir)!, Checkpoint.ModelFile));
+        RunCheckpoint.LoadModel(f32, Path.Combine(RunCheckpoint.Latest(t.RunDir)!, RunCheckpoint.ModelFile));
         Assert.True(Tiny.Same(f32.get_parameter("fc2.weight")!, model.get_parameter("fc2.weight")!.to(ScalarType.Float32)));
     }
 

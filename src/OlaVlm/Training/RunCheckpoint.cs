@@ -1,3 +1,4 @@
+using OlaVlm.Core;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using TorchSharp;
@@ -17,7 +18,7 @@ public sealed record TrainerState(int Step, long Seed, TrainConfig Config, strin
 /// by Python), optimizer.bin (TorchSharp's AdamW state) and trainer.json. It is written under a
 /// temporary name and renamed when complete; <run>/checkpoints/latest names the newest one and is
 /// rewritten (atomically) last, so a crash at any moment leaves the previous checkpoint usable.
-public static class Checkpoint
+public static class RunCheckpoint
 {
     public const string ModelFile = "model.safetensors", OptimizerFile = "optimizer.bin", StateFile = "trainer.json", LatestFile = "latest";
     static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
@@ -98,11 +99,11 @@ public static class Checkpoint
         var problems = new List<CheckpointMismatchException.Problem>();
         foreach (var (key, shape) in found)
         {
-            if (!all.TryGetValue(key, out var t)) problems.Add(new(key, "unknown key (not in the model)", null, shape));
-            else if (!t.shape.SequenceEqual(shape)) problems.Add(new(key, "shape mismatch", t.shape, shape));
+            if (!all.TryGetValue(key, out var t)) problems.Add(new(key, CheckpointMismatchException.UnknownKind, null, shape));
+            else if (!t.shape.SequenceEqual(shape)) problems.Add(new(key, CheckpointMismatchException.ShapeKind, t.shape, shape));
         }
         foreach (var (key, t) in expected)
-            if (!found.ContainsKey(key)) problems.Add(new(key, "missing from the file", t.shape, null));
+            if (!found.ContainsKey(key)) problems.Add(new(key, CheckpointMismatchException.MissingKind, t.shape, null));
         if (problems.Count > 0) throw new CheckpointMismatchException(file, problems);
 
         var loaded = Safetensors.LoadStateDict(file, found.Keys.ToList());
@@ -136,24 +137,5 @@ public static class Checkpoint
         var done = Directory.GetDirectories(root, "step-*").Select(Path.GetFileName).Where(n => n!.Length == 11).Order().ToList();
         foreach (var name in done.Take(Math.Max(0, done.Count - keep)))
             if (name != current) Directory.Delete(Path.Combine(root, name!), recursive: true);
-    }
-}
-
-/// Problems found when a checkpoint does not fit a model, all of them, with the file they came from.
-public sealed class CheckpointMismatchException : Exception
-{
-    public sealed record Problem(string Key, string Kind, long[]? Expected, long[]? Found)
-    {
-        public override string ToString() =>
-            $"{Key}: {Kind} (model {(Expected == null ? "-" : Core.Checked.Fmt(Expected))}, file {(Found == null ? "-" : Core.Checked.Fmt(Found))})";
-    }
-
-    public string File { get; }
-    public IReadOnlyList<Problem> Problems { get; }
-
-    public CheckpointMismatchException(string file, IReadOnlyList<Problem> problems)
-        : base($"Checkpoint {file} does not fit the model ({problems.Count} problem(s)):\n  " + string.Join("\n  ", problems))
-    {
-        File = file; Problems = problems;
     }
 }
