@@ -8,7 +8,7 @@ namespace OlaVlm.Teachers;
 /// images in about a minute on 2 CPU cores.
 public sealed record TeacherTrainConfig
 {
-    public int Steps { get; init; } = 400;
+    public int Steps { get; init; } = 1000;
     public int BatchSize { get; init; } = 32;
     public double LearningRate { get; init; } = 3e-3;
     public double WeightDecay { get; init; } = 0.01;

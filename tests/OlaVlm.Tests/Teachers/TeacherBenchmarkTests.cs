@@ -17,7 +17,7 @@ public class TeacherBenchmarkTests(ITestOutputHelper output)
     [Fact]
     public void TrainMiniatureTeachers()
     {
-        var steps = int.TryParse(Environment.GetEnvironmentVariable("OLA_TEACHER_STEPS"), out var s) ? s : 400;
+        var steps = int.TryParse(Environment.GetEnvironmentVariable("OLA_TEACHER_STEPS"), out var s) ? s : 1000;
         TeacherBenchmarks.TrainMiniature(3000, new TeacherTrainConfig { Steps = steps }, new OutputWriter(output), CPU);
     }
 
@@ -32,5 +32,29 @@ public class TeacherBenchmarkTests(ITestOutputHelper output)
             using var t = MiniTeacher.Create(cfg, CPU);
             TeacherBenchmarks.TargetSourceThroughput(t, images, dir, 32, 30, log);
         }
+    }
+
+    /// Cache reads at OLA-VLM's full-scale depth target shape (576×1024, 336² images) against a stand-in
+    /// teacher that costs only a ViT-L patch embedding (a lower bound for DAv2's real forward pass).
+    [Fact]
+    public void TargetSourceThroughputAtFullScaleShapes()
+    {
+        var log = new OutputWriter(output);
+        using var teacher = new PatchEmbedTeacher();
+        var images = randn(64, 3, 336, 336);
+        TeacherBenchmarks.TargetSourceThroughput(teacher, images, Paths.OutDir("bench", "target-cache"), batchSize: 8, batches: 10, log);
+    }
+
+    sealed class PatchEmbedTeacher : ITeacher
+    {
+        readonly TorchSharp.Modules.Conv2d proj = TorchSharp.torch.nn.Conv2d(3, 1024, 14, stride: 14);
+        public string Name => "patch-embed-576x1024";
+        public TeacherKind Kind => TeacherKind.Depth;
+        public long[] TargetShape => [576, 1024];
+        public Device Device => CPU;
+        public string WeightsHash => "patch-embed-stub";
+        public Tensor Encode(Tensor images) { using var _ = no_grad(); return proj.forward(images).flatten(2).transpose(1, 2).contiguous(); }
+        public Tensor? Decode(Tensor embedding) => null;
+        public void Dispose() => proj.Dispose();
     }
 }
