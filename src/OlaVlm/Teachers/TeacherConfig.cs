@@ -75,7 +75,8 @@ public sealed record GenTeacherConfig : TeacherConfig
     public override TeacherKind Kind => TeacherKind.Gen;
     public int[] StageChannels { get; init; } = [24, 32, 64];
     public int EmbedDim { get; init; } = 32;
-    public int HeadChannels { get; init; } = 64;
+    /// 48 and 64 both reach ≈20.5 dB PSNR after 1000 steps; 48 is cheaper.
+    public int HeadChannels { get; init; } = 48;
 
     public static GenTeacherConfig Miniature => new();
     public static GenTeacherConfig Tiny => new() { ImageSize = 32, StageChannels = [8, 16], EmbedDim = 16, HeadChannels = 16 };

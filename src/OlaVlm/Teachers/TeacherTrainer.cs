@@ -4,8 +4,8 @@ using static TorchSharp.torch;
 
 namespace OlaVlm.Teachers;
 
-/// Optimiser knobs for a mini teacher. Defaults train the Miniature presets on a few thousand 64×64
-/// images in about a minute on 2 CPU cores.
+/// Optimiser knobs for a mini teacher. Defaults (1000 steps × 32) trained each Miniature preset on 2,700
+/// synthetic 64×64 scenes in 16–20 s on 2 lightly loaded CPU cores (minutes when the cores are shared).
 public sealed record TeacherTrainConfig
 {
     public int Steps { get; init; } = 1000;
