@@ -15,10 +15,15 @@ public sealed class ClipPairs : IDisposable
     public IReadOnlyList<string> Captions { get; }
     public IReadOnlyList<long[]> CaptionIds { get; }
     public IReadOnlyList<int> Groups { get; }
+    /// Folder the image keys are relative to.
+    public string ImageRoot { get; }
     public int Count => Captions.Count;
 
-    ClipPairs(ImageBank images, List<string> keys, List<string> captions, List<long[]> ids, List<int> groups)
-    { Images = images; ImageKeys = keys; Captions = captions; CaptionIds = ids; Groups = groups; }
+    ClipPairs(ImageBank images, string root, List<string> keys, List<string> captions, List<long[]> ids, List<int> groups)
+    { Images = images; ImageRoot = root; ImageKeys = keys; Captions = captions; CaptionIds = ids; Groups = groups; }
+
+    /// The image of pair i, decoded from its file (for display).
+    public SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24> LoadImage(int i) => ImageLoader.Load(Path.Combine(ImageRoot, ImageKeys[i]));
 
     /// Pre-training pairs: every image record of a caption dataset (pt.json) with its first answer.
     public static ClipPairs FromCaptionData(LlavaDataset data, ITokenizer tok, int maxLength)
@@ -27,7 +32,7 @@ public sealed class ClipPairs : IDisposable
         if (records.Count == 0) throw new InvalidDataException($"{data.File}: no image records to pair with captions");
         var captions = records.Select((r, i) => r.Conversations.FirstOrDefault(t => t.From == LlavaRecord.Gpt)?.Value
             ?? throw new InvalidDataException($"{data.File}: record {i} (id {r.Id}) has no gpt turn to use as its caption")).ToList();
-        return Build(ImageBank.Load(data), records.Select(r => r.Image!).ToList(), captions, captions, tok, maxLength, data.File);
+        return Build(ImageBank.Load(data), data.ImageRoot, records.Select(r => r.Image!).ToList(), captions, captions, tok, maxLength, data.File);
     }
 
     /// Retrieval pairs for a split whose records are instructions, not captions (val): the caption is
@@ -45,10 +50,10 @@ public sealed class ClipPairs : IDisposable
             keys.Add(string.Join(",", s.Objects.OrderBy(o => o.Box.CenterX).Select(o => $"{o.Size} {o.Name}")));
         }
         var bank = ImageBank.Load(scenes.Select(s => s.Image), p => Path.Combine(world.Root, p));
-        return Build(bank, scenes.Select(s => s.Image).ToList(), captions, keys, tok, maxLength, world.ObjectsJson(split));
+        return Build(bank, world.Root, scenes.Select(s => s.Image).ToList(), captions, keys, tok, maxLength, world.ObjectsJson(split));
     }
 
-    static ClipPairs Build(ImageBank bank, List<string> images, List<string> captions, List<string> groupKeys, ITokenizer tok, int maxLength, string source)
+    static ClipPairs Build(ImageBank bank, string root, List<string> images, List<string> captions, List<string> groupKeys, ITokenizer tok, int maxLength, string source)
     {
         var ids = new List<long[]>();
         for (int i = 0; i < captions.Count; i++)
@@ -60,7 +65,7 @@ public sealed class ClipPairs : IDisposable
         }
         var groupOf = new Dictionary<string, int>();
         var groups = groupKeys.Select(k => groupOf.TryGetValue(k, out var g) ? g : groupOf[k] = groupOf.Count).ToList();
-        return new ClipPairs(bank, images, captions, ids, groups);
+        return new ClipPairs(bank, root, images, captions, ids, groups);
     }
 
     /// Pixels [B, 3, S, S] and right-padded caption ids + mask [B, T] for some pairs.

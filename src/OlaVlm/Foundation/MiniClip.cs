@@ -11,6 +11,9 @@ public sealed record ClipReport(int Pairs, int DistinctCaptions, IReadOnlyList<R
     public override string ToString() => string.Join(", ", Scores.Select(s => $"{s.Direction} top-{s.K} {s.Accuracy:P1} (chance {s.Chance:P1})"));
 }
 
+/// One query image of a retrieval display.
+public sealed record RetrievalExample(int Pair, string TrueCaption, (string Caption, double Score, bool Correct)[] Top);
+
 /// The miniature CLIP: both towers trained from scratch with CLIP's symmetric contrastive loss on the
 /// world's (image, caption) pairs. LLaVA then keeps only the vision tower (VisionTower).
 public static class MiniClip
@@ -84,6 +87,12 @@ public static class MiniClip
                     .Select(j => ((int)idx[r, j].item<long>(), (double)vals[r, j].item<float>())).ToArray()).ToList();
         }
     }
+
+    /// Retrieval examples for display: for each query image, its own caption and the top k captions
+    /// (text, cosine similarity, whether it is a correct caption: same group).
+    public static List<RetrievalExample> Examples(ClipModel clip, ClipPairs pairs, IReadOnlyList<int> queries, long padId, Device device, int k = 3) =>
+        TopCaptions(clip, pairs, queries, padId, device, k).Select((top, r) => new RetrievalExample(queries[r], pairs.Captions[queries[r]],
+            top.Select(t => (pairs.Captions[t.Caption], t.Score, pairs.Groups[t.Caption] == pairs.Groups[queries[r]])).ToArray())).ToList();
 
     /// The CLIP's vision tower as LLaVA uses it: a ClipVisionModel (HF names vision_model.*) holding a copy
     /// of the trained weights, SelectLayer −2 (penultimate layer's patch features, class token dropped).

@@ -44,6 +44,24 @@ public sealed class TextCorpus
         return tensor(ids, [batch, length], device: device);
     }
 
+    /// Perplexity of a unigram model (add-one smoothed word frequencies of `train`) on `val`'s first
+    /// `windows` windows: the bar a language model must clear by using context.
+    public static double UnigramPerplexity(TextCorpus train, TextCorpus val, int vocabSize, int length, int? windows = null)
+    {
+        var counts = new double[vocabSize];
+        foreach (var t in train.Tokens) counts[t]++;
+        double total = train.Tokens.Length + vocabSize;
+        int n = val.WindowCount(length, windows);
+        double nll = 0; long count = 0;
+        for (int w = 0; w < n; w++)
+            for (int j = 1; j < length; j++)   // as the LM: every window position after the first is predicted
+            {
+                nll -= Math.Log((counts[val.Tokens[w * length + j]] + 1) / total);
+                count++;
+            }
+        return Perplexity.FromNll(nll, count);
+    }
+
     /// Consecutive non-overlapping windows (the last partial one dropped), at most `max`.
     public int WindowCount(int length, int? max = null) => Math.Min(Tokens.Length / length, max ?? int.MaxValue);
 
