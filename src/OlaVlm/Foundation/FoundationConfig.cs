@@ -51,7 +51,7 @@ public sealed record FoundationConfig
     public static FoundationConfig Quick { get; } = new()
     {
         Vision = ClipVisionConfig.Miniature() with { NumLayers = 2 },
-        ClipSteps = 40, ClipBatch = 32, LlmLayers = 2, LlmSteps = 40, LlmBatch = 8, LlmSeqLen = 64, LogEvery = 5,
+        ClipSteps = 24, ClipBatch = 16, LlmLayers = 2, LlmSteps = 30, LlmBatch = 8, LlmSeqLen = 64, LogEvery = 4,
         LlmValWindows = 32,
     };
 
