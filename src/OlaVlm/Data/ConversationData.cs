@@ -47,10 +47,11 @@ public sealed class ConversationData : IDisposable
         Samples = samples;
     }
 
-    /// Sample order of one epoch: a seeded permutation.
+    /// Sample order of one epoch: a seeded permutation, the same in every process (HashCode.Combine
+    /// would not do: .NET salts it per process, and a resumed run must replay the same batches).
     public int[] Order(long seed, int epoch)
     {
-        var rng = new Random(HashCode.Combine(seed, epoch, 0x5eed));
+        var rng = new Random((int)(World.Rng.Derive((ulong)seed, epoch, 0x5eed) & 0x7fffffff));
         var order = Enumerable.Range(0, Count).ToArray();
         rng.Shuffle(order);
         return order;
