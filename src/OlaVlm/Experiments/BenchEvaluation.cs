@@ -1,3 +1,6 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
 using OlaVlm.Eval;
 using OlaVlm.World;
 using static TorchSharp.torch;
@@ -69,10 +72,36 @@ public static class BenchEvaluation
         return replies;
     }
 
-    public static CvBenchScore Evaluate(IBenchAnswerer model, BenchSet bench, BenchConfig config, bool blind = false)
+    /// Replies scored with CvBenchScorer. With `cacheDir`, the replies are kept as JSON keyed by the model
+    /// hash, the benchmark file's content, the config and blind, and re-scored from there on a re-run.
+    public static CvBenchScore Evaluate(IBenchAnswerer model, BenchSet bench, BenchConfig config, bool blind = false, string? cacheDir = null)
     {
-        var replies = Replies(model, bench, config, blind);
+        IReadOnlyList<string>? replies = null;
+        string? file = cacheDir is null ? null : CacheFile(cacheDir, model, bench, config, blind);
+        if (file is not null && File.Exists(file))
+        {
+            try { replies = JsonSerializer.Deserialize<List<string>>(File.ReadAllText(file)); }
+            catch (JsonException e) { throw new InvalidDataException($"benchmark reply cache {file} is unreadable ({e.Message}); delete it to recompute", e); }
+        }
+        if (replies is null)
+        {
+            replies = Replies(model, bench, config, blind);
+            if (file is not null)
+            {
+                Directory.CreateDirectory(cacheDir!);
+                File.WriteAllText(file + ".tmp", JsonSerializer.Serialize(replies));
+                File.Move(file + ".tmp", file, overwrite: true);
+            }
+        }
         return CvBenchScorer.Score(bench.Items.Take(replies.Count).ToList(), replies, config.Parsing);
+    }
+
+    public static string CacheFile(string dir, IBenchAnswerer model, BenchSet bench, BenchConfig config, bool blind)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha.AppendData(File.ReadAllBytes(bench.JsonlPath));
+        sha.AppendData(Encoding.UTF8.GetBytes($"|{model.Hash}|{JsonSerializer.Serialize(config)}|blind={blind}|items={bench.Items.Count}"));
+        return Path.Combine(dir, $"replies-{Convert.ToHexString(sha.GetHashAndReset())[..16].ToLowerInvariant()}.json");
     }
 
     /// Mean and t-interval per metric (Overall, 2D, 3D, task/…, source/…) over one score per seed.

@@ -35,6 +35,8 @@ public interface IHiddenStateSource
 public interface IBenchAnswerer
 {
     string Name { get; }
+    /// Content hash of everything that decides the replies: keys cached benchmark replies.
+    string Hash { get; }
     int ImageSize { get; }
     IReadOnlyList<string> Answer(IReadOnlyList<string> prompts, Tensor? pixels);
 }

@@ -29,7 +29,9 @@ public class BenchEvaluationTests : IDisposable
     ];
 
     /// A test.jsonl in the real CV-Bench schema with an img/ folder of tiny PNGs.
-    string WriteFixture()
+    string WriteFixture() => WriteFixture(dir);
+
+    internal static string WriteFixture(string dir)
     {
         Directory.CreateDirectory(Path.Combine(dir, "img", "2D", "count"));
         var lines = new List<string>();
@@ -96,6 +98,23 @@ public class BenchEvaluationTests : IDisposable
         Assert.Equal(5, s.Items.Count);
         Assert.All(model.Calls, c => { Assert.Null(c.PixelShape); Assert.All(c.Prompts, p => Assert.DoesNotContain("<image>", p)); });
         Assert.Equal(2, s.Items.Count(i => i.Correct));   // items 0 and 4 have answer (A)
+    }
+
+    [Fact]
+    public void RepliesAreCachedPerModelBenchConfigAndBlind()
+    {
+        var bench = BenchSet.Load(WriteFixture());
+        var model = new ScriptedAnswerer(ReplyFor);
+        var cache = Path.Combine(dir, "cache");
+        var a = BenchEvaluation.Evaluate(model, bench, BenchConfig.Reference, cacheDir: cache);
+        int calls = model.Calls.Count;
+        var b = BenchEvaluation.Evaluate(model, bench, BenchConfig.Reference, cacheDir: cache);
+        Assert.Equal(calls, model.Calls.Count);
+        Assert.Equal(a.Overall, b.Overall);
+        BenchEvaluation.Evaluate(model, bench, BenchConfig.Reference, blind: true, cacheDir: cache);
+        Assert.True(model.Calls.Count > calls);
+        // The parsing mode changes the score, and the key (replies are re-scored, never reused across configs).
+        Assert.NotEqual(BenchEvaluation.CacheFile(cache, model, bench, BenchConfig.Reference, false), BenchEvaluation.CacheFile(cache, model, bench, BenchConfig.Miniature, false));
     }
 
     [Fact]

@@ -8,6 +8,7 @@ namespace OlaVlm.Tests.Experiments;
 sealed class ScriptedAnswerer(Func<string, string> reply, int imageSize = 8) : IBenchAnswerer
 {
     public string Name => "scripted";
+    public string Hash => "scripted-v1";
     public int ImageSize => imageSize;
     public List<(IReadOnlyList<string> Prompts, long[]? PixelShape)> Calls { get; } = new();
 
@@ -65,4 +66,21 @@ sealed class TargetCarryingModel(ITeacher teacher) : IHiddenStateSource
         var mask = cat([ones(n, 4, dtype: ScalarType.Bool), zeros(n, 1, dtype: ScalarType.Bool)], 1);
         return new LayerStates([noise, carrying], mask);
     }
+}
+
+/// Downsamples images for a teacher of another resolution.
+sealed class ResizingTeacher(OlaVlm.Teachers.ITeacher inner, int size) : OlaVlm.Teachers.ITeacher
+{
+    public string Name => inner.Name;
+    public OlaVlm.Teachers.TeacherKind Kind => inner.Kind;
+    public long[] TargetShape => inner.TargetShape;
+    public Device Device => inner.Device;
+    public string WeightsHash => inner.WeightsHash + $"@{size}";
+    public Tensor Encode(Tensor images)
+    {
+        using var small = nn.functional.interpolate(images, [size, size], mode: InterpolationMode.Bilinear);
+        return inner.Encode(small);
+    }
+    public Tensor? Decode(Tensor embedding) => null;
+    public void Dispose() { }
 }
