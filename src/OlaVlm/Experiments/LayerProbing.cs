@@ -92,6 +92,8 @@ public static class LayerProbing
 
         using var train = images.Train.narrow(0, 0, config.TrainImages);
         using var val = images.Val.narrow(0, 0, config.ValImages);
+        using var teacherTrain = images.TeacherTrain.narrow(0, 0, config.TrainImages);
+        using var teacherVal = images.TeacherVal.narrow(0, 0, config.ValImages);
         var sw = Stopwatch.StartNew();
         var (hTrain, mTrain) = Extract(model, train, layers, config);
         var (hVal, mVal) = Extract(model, val, layers, config);
@@ -103,8 +105,8 @@ public static class LayerProbing
                 if (curves[i] is not null) continue;
                 var t = teachers[i];
                 sw.Restart();
-                using var yTrain = Targets(t, train, config.ExtractBatchSize);
-                using var yVal = Targets(t, val, config.ExtractBatchSize);
+                using var yTrain = Targets(t, teacherTrain, config.ExtractBatchSize);
+                using var yVal = Targets(t, teacherVal, config.ExtractBatchSize);
                 var cos = new List<double>();
                 for (int l = 0; l < layers.Count; l++)
                 {

@@ -100,10 +100,11 @@ public class LayerProbingTests : IDisposable
         var (m, _) = TinyMllm(randn(2, 32));
         using var teacher = new PatchTeacher();
         var g = new Generator(2);
-        using var images = new ProbeImages(randn(8, 3, 16, 16, generator: g), randn(4, 3, 16, 16, generator: g));
-        // The patch teacher reads 8×8 images: a wrapper downsamples (what a teacher of another resolution does).
-        using var small = new ResizingTeacher(teacher, 8);
-        var r = LayerProbing.Run(m, [small], images, LayerProbingConfig.Quick with { TrainImages = 8, ValImages = 4, Probe = new ProbeOptions { Epochs = 1, BatchSize = 4 } }, CPU, dir);
+        using var tr = randn(8, 3, 16, 16, generator: g);
+        using var va = randn(4, 3, 16, 16, generator: g);
+        // The patch teacher reads 8×8 images: the teachers get their own copy of the images at their size.
+        using var images = new ProbeImages(tr, va, nn.functional.avg_pool2d(tr, 2), nn.functional.avg_pool2d(va, 2));
+        var r = LayerProbing.Run(m, [teacher], images, LayerProbingConfig.Quick with { TrainImages = 8, ValImages = 4, Probe = new ProbeOptions { Epochs = 1, BatchSize = 4 } }, CPU, dir);
         Assert.Equal([1, 2, 3], r.Curves[0].Layers);
         Assert.All(r.Curves[0].Cosines, c => Assert.InRange(c, -1.0, 1.0));
         Assert.Equal(m.Hash, r.ModelHash);
