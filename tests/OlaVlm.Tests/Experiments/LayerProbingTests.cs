@@ -53,7 +53,8 @@ public class LayerProbingTests : IDisposable
     public void LayerSelection()
     {
         Assert.Equal([1, 2, 3, 4], LayerProbingConfig.Full.LayersOf(4));
-        Assert.Equal([1, 17, 32], LayerProbingConfig.Quick.LayersOf(32));
+        Assert.Equal([1, 32], LayerProbingConfig.Quick.LayersOf(32));
+        Assert.Equal([1, 17, 32], new LayerProbingConfig { MaxLayers = 3 }.LayersOf(32));
         Assert.Equal([2, 5], new LayerProbingConfig { Layers = [5, 2, 5] }.LayersOf(8));
         Assert.Throws<ArgumentOutOfRangeException>(() => new LayerProbingConfig { Layers = [9] }.LayersOf(8));
     }
@@ -104,7 +105,7 @@ public class LayerProbingTests : IDisposable
         using var va = randn(4, 3, 16, 16, generator: g);
         // The patch teacher reads 8×8 images: the teachers get their own copy of the images at their size.
         using var images = new ProbeImages(tr, va, nn.functional.avg_pool2d(tr, 2), nn.functional.avg_pool2d(va, 2));
-        var r = LayerProbing.Run(m, [teacher], images, LayerProbingConfig.Quick with { TrainImages = 8, ValImages = 4, Probe = new ProbeOptions { Epochs = 1, BatchSize = 4 } }, CPU, dir);
+        var r = LayerProbing.Run(m, [teacher], images, LayerProbingConfig.Quick with { MaxLayers = 3, TrainImages = 8, ValImages = 4, Probe = new ProbeOptions { Epochs = 1, BatchSize = 4 } }, CPU, dir);
         Assert.Equal([1, 2, 3], r.Curves[0].Layers);
         Assert.All(r.Curves[0].Cosines, c => Assert.InRange(c, -1.0, 1.0));
         Assert.Equal(m.Hash, r.ModelHash);
