@@ -96,6 +96,15 @@ public static class BenchEvaluation
         return CvBenchScorer.Score(bench.Items.Take(replies.Count).ToList(), replies, config.Parsing);
     }
 
+    /// The world's text-only prior (World.BlindBaseline: answer statistics learned on `train` items, no
+    /// image, no model) scored on the benchmark: the floor a model must clear to have used the image.
+    public static CvBenchScore TextPrior(IEnumerable<CvBenchItem> train, BenchSet bench, BenchConfig config)
+    {
+        var items = config.MaxItems is int n ? bench.Items.Take(n).ToList() : bench.Items;
+        var prior = BlindBaseline.Train(train);
+        return CvBenchScorer.Score(items, items.Select(prior.Predict).ToList(), config.Parsing);
+    }
+
     public static string CacheFile(string dir, IBenchAnswerer model, BenchSet bench, BenchConfig config, bool blind)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);

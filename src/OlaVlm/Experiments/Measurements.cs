@@ -41,13 +41,14 @@ public sealed record MeasurementResult(IReadOnlyList<BenchRun> Runs, IReadOnlyLi
 }
 
 /// The measurement side in one call: every model of every seed answers the benchmark (with images and,
-/// optionally, blind), is probed at every layer against every teacher, and probe quality is correlated
+/// optionally, blind; with `priorTrain`, the world's text-only prior adds a row), is probed at every layer against every teacher, and probe quality is correlated
 /// with accuracy across all probed checkpoints. Benchmark replies and probe curves are cached under
 /// Paths.Out (bench/, probing/), so re-running a notebook re-measures only new models.
 public static class Measurements
 {
     public static MeasurementResult Run(IReadOnlyList<SeedModels> seeds, BenchSet bench, IReadOnlyList<ITeacher> teachers,
-        ProbeImages? images, MeasureConfig config, Device? device = null, Action<string>? log = null, string? cacheRoot = null)
+        ProbeImages? images, MeasureConfig config, Device? device = null, Action<string>? log = null, string? cacheRoot = null,
+        IEnumerable<World.CvBenchItem>? priorTrain = null)
     {
         if (seeds.Count == 0) throw new ArgumentException("Measurements.Run: no seeds");
         cacheRoot ??= Paths.Out;
@@ -75,6 +76,7 @@ public static class Measurements
                 probes.Add(new ProbedCheckpoint(m.Name, s.Seed, p));
                 measures.Add(new CheckpointMeasure(m.Name, s.Seed, p, score));
             }
+        if (priorTrain is not null) runs.Add(new BenchRun("text prior (no model)", 0, BenchEvaluation.TextPrior(priorTrain, bench, config.Bench)));
         var correlations = measures.Count == 0 ? [] : ProbeCorrelation.Compute(measures, config.Summary, config.CorrelationMetric);
         return new MeasurementResult(runs, BenchEvaluation.Aggregate(runs, config.Level), probes, correlations);
     }

@@ -118,6 +118,16 @@ public class BenchEvaluationTests : IDisposable
     }
 
     [Fact]
+    public void TextPriorLearnsAnswerStatisticsWithoutImages()
+    {
+        var bench = BenchSet.Load(WriteFixture());
+        // Training items where "three" is always right: the prior then picks (C) on every fixture item.
+        var train = bench.Items.Select(i => i with { Answer = "(C)", Idx = i.Idx + 100 }).ToList();
+        var s = BenchEvaluation.TextPrior(train, bench, BenchConfig.Reference);
+        Assert.Equal(bench.Items.Select(i => i.Answer == "(C)"), s.Items.Select(i => i.Correct));
+    }
+
+    [Fact]
     public void MissingImageNamesTheFile()
     {
         var path = WriteFixture();
