@@ -1,0 +1,105 @@
+using OlaVlm.Teachers;
+using static TorchSharp.torch;
+
+namespace OlaVlm.Tests.Teachers;
+
+public sealed class TargetCacheTests : IDisposable
+{
+    readonly string dir = Path.Combine(Path.GetTempPath(), "ola-teachers-cache-" + Guid.NewGuid().ToString("N"));
+    static readonly Tensor Images = SyntheticScenes.Generate(10, size: 32, numClasses: 4, seed: 2).Images;
+
+    public void Dispose() { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+
+    static MiniTeacher Teacher(int seed = 0) => new DepthTeacher(DepthTeacherConfig.Tiny with { Seed = seed }, CPU);
+
+    [Fact]
+    public void RoundTripWithinFp16_InTheRequestedOrder()
+    {
+        using var t = Teacher();
+        using var cache = TargetCache.Build(t, SyntheticScenes.WithIds(Images), dir, "train", batchSize: 4);
+        Assert.Equal(10, cache.Count);
+        string[] ids = ["img7", "img2", "img9", "img2"];
+        using var got = cache.Get(ids, CPU);
+        using var expected = t.Encode(Images.index_select(0, tensor(new long[] { 7, 2, 9, 2 })));
+        Assert.Equal(ScalarType.Float32, got.dtype);
+        Assert.Equal(expected.shape, got.shape);
+        Assert.True(allclose(got, expected, rtol: 2e-3, atol: 2e-3), $"max diff {(got - expected).abs().max().item<float>()}");
+        // Same rows as asking one at a time.
+        using var one = cache.Get(["img9"], CPU);
+        Assert.True(got[2].unsqueeze(0).eq(one).all().item<bool>());
+        // On-the-fly targets agree with the cache.
+        using var live = new OnTheFlyTargets(t, cache.ImageIds.Select((id, i) => (id, i)).ToDictionary(p => p.id, p => Images[p.i]));
+        using var fly = live.Get(ids, CPU);
+        Assert.True(allclose(got, fly, rtol: 2e-3, atol: 2e-3));
+    }
+
+    [Fact]
+    public void MissingIdNamesTheFileAndTheKey()
+    {
+        using var t = Teacher();
+        using var cache = TargetCache.Build(t, SyntheticScenes.WithIds(Images), dir);
+        var e = Assert.Throws<KeyNotFoundException>(() => cache.Get(["img1", "nope42"], CPU));
+        Assert.Contains("nope42", e.Message);
+        Assert.Contains(cache.IndexPath, e.Message);
+    }
+
+    [Fact]
+    public void ChangedTeacherHashInvalidatesTheCache()
+    {
+        using var a = Teacher(seed: 0);
+        TargetCache.Build(a, SyntheticScenes.WithIds(Images), dir).Dispose();
+        using var b = Teacher(seed: 1); // same name, other weights
+        Assert.NotEqual(a.WeightsHash, b.WeightsHash);
+        var e = Assert.Throws<StaleTargetCacheException>(() => TargetCache.Open(b, dir));
+        Assert.Contains(TargetCache.IndexFile(dir, b.Name, "train"), e.Message);
+        using var rebuilt = TargetCache.OpenOrBuild(b, SyntheticScenes.WithIds(Images), dir);
+        Assert.Equal(b.WeightsHash, rebuilt.TeacherHash);
+        using var got = rebuilt.Get(["img3"], CPU);
+        using var want = b.Encode(Images.narrow(0, 3, 1));
+        Assert.True(allclose(got, want, rtol: 2e-3, atol: 2e-3));
+        using var same = TargetCache.OpenOrBuild(b, Enumerable.Empty<(string, Tensor)>(), dir); // reused, not rebuilt
+        Assert.Equal(10, same.Count);
+    }
+
+    [Fact]
+    public void CorruptRowNamesTheFileAndTheKey_OtherRowsStillRead()
+    {
+        using var t = Teacher();
+        string data;
+        using (var cache = TargetCache.Build(t, SyntheticScenes.WithIds(Images), dir)) data = cache.DataPath;
+        using (var fs = new FileStream(data, FileMode.Open, FileAccess.ReadWrite))
+        {
+            long rowBytes = t.TargetShape[0] * t.TargetShape[1] * 2;
+            fs.Position = 64 + 4 * rowBytes + 10; // inside img4's row
+            int b = fs.ReadByte(); fs.Position--; fs.WriteByte((byte)(b ^ 0x5A));
+        }
+        using var reopened = TargetCache.Open(t, dir);
+        var e = Assert.Throws<InvalidDataException>(() => reopened.Get(["img1", "img4"], CPU));
+        Assert.Contains("img4", e.Message);
+        Assert.Contains(data, e.Message);
+        using var fine = reopened.Get(["img1", "img5"], CPU);
+        Assert.Equal(2, fine.shape[0]);
+    }
+
+    [Fact]
+    public void TruncatedOrMissingFilesAreClearErrors()
+    {
+        using var t = Teacher();
+        string data;
+        using (var cache = TargetCache.Build(t, SyntheticScenes.WithIds(Images), dir)) data = cache.DataPath;
+        using (var fs = new FileStream(data, FileMode.Open, FileAccess.ReadWrite)) fs.SetLength(fs.Length - 7);
+        var e = Assert.Throws<InvalidDataException>(() => TargetCache.Open(t, dir));
+        Assert.Contains(data, e.Message);
+        File.Delete(data);
+        var m = Assert.Throws<FileNotFoundException>(() => TargetCache.Open(t, dir));
+        Assert.Contains(data, m.Message);
+    }
+
+    [Fact]
+    public void DuplicateIdsAreRejectedWhenBuilding()
+    {
+        using var t = Teacher();
+        var e = Assert.Throws<ArgumentException>(() => TargetCache.Build(t, [("a", Images[0]), ("a", Images[1])], dir));
+        Assert.Contains("'a'", e.Message);
+    }
+}
