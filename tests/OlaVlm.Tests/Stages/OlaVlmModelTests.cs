@@ -8,6 +8,7 @@ using static OlaVlm.Tests.Stages.StageFixture;
 
 namespace OlaVlm.Tests.Stages;
 
+[Collection(SerialTorchCollection.Name)]
 public class OlaVlmModelTests
 {
     static (IReadOnlyList<MultimodalSample> Samples, Tensor? Pixels, Dictionary<OlaTask, Tensor> Targets) Batch(InMemoryStageData data, int n = 4)

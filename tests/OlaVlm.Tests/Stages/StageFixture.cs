@@ -32,12 +32,17 @@ static class StageFixture
     }
 
     /// OLA-VLM (heads) or the baseline (no heads), reproducible from `seed`.
+    /// (Under a lock: the global torch generator is shared with test classes running in parallel.)
     public static OlaVlmModel NewModel(bool heads = true, long seed = 0)
     {
-        var llava = Llava(seed);
-        manual_seed(seed + 1000);
-        return OlaVlmModel.Create(llava, heads ? Ola() : null);
+        lock (Seeding)
+        {
+            var llava = Llava(seed);
+            manual_seed(seed + 1000);
+            return OlaVlmModel.Create(llava, heads ? Ola() : null);
+        }
     }
+    static readonly object Seeding = new();
 
     /// A sample: [bos sys... <image>? prompt... answer... eos], labels on the answer.
     public static MultimodalSample Sample(int i, bool image)
@@ -103,3 +108,8 @@ static class StageFixture
 
     public static bool Same(Tensor a, Tensor b) => a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
 }
+
+/// Stage tests seed the global torch generator (model init, Trainer steps); run them alone so parallel test
+/// classes neither disturb nor are disturbed by that.
+[Xunit.CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class SerialTorchCollection { public const string Name = "serial-torch"; }
