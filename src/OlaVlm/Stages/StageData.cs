@@ -24,7 +24,9 @@ public sealed class ConversationStageData(ConversationData data, long imageToken
 
     public StageBatch Batch(long seed, int index, int batchSize, Device device)
     {
-        var b = data.BatchAt(seed, index, batchSize);
+        // StageOrder rather than ConversationData.BatchAt: its shuffle seed goes through HashCode.Combine,
+        // which .NET salts per process, so a resume in a new process would see other batches.
+        var b = data.Batch(StageOrder.Indices(seed, index, batchSize, data.Count));
         return new StageBatch(b.Samples, data.Pixels(b, device), b.HasImage(imageTokenId), b.ImageKeys);
     }
 }
@@ -54,13 +56,22 @@ public sealed class InMemoryStageData : IStageData
     public StageBatch Batch(long seed, int index, int batchSize, Device device)
     {
         if (batchSize <= 0 || batchSize > Count) throw new ArgumentOutOfRangeException(nameof(batchSize), $"batch size {batchSize} for {Count} samples");
-        int perEpoch = Count / batchSize, epoch = index / perEpoch, offset = index % perEpoch * batchSize;
-        var order = Enumerable.Range(0, Count).ToArray();
-        // Not HashCode.Combine: it is salted per process, and the order must replay in a new process.
-        new Random((int)(Training.TrainConfig.StepSeed(seed, epoch) & 0x7FFF_FFFF)).Shuffle(order);
-        var idx = order.Skip(offset).Take(batchSize).ToList();
+        var idx = StageOrder.Indices(seed, index, batchSize, Count);
         var keys = idx.Select(i => _keys[i]).OfType<string>().ToList();
         var pixels = keys.Count == 0 ? null : stack(keys.Select(k => _images[k]).ToArray(), 0).to(device);
         return new StageBatch(idx.Select(i => _samples[i]).ToList(), pixels, idx.Select(i => _keys[i] is not null).ToArray(), keys);
+    }
+}
+
+/// Batch `index` of a seeded epoch-by-epoch shuffle: the same in every process (no HashCode salt).
+public static class StageOrder
+{
+    public static IReadOnlyList<int> Indices(long seed, int index, int batchSize, int count)
+    {
+        if (batchSize <= 0 || batchSize > count) throw new ArgumentOutOfRangeException(nameof(batchSize), $"batch size {batchSize} for a dataset of {count}");
+        int perEpoch = count / batchSize, epoch = index / perEpoch, offset = index % perEpoch * batchSize;
+        var order = Enumerable.Range(0, count).ToArray();
+        new Random((int)(Training.TrainConfig.StepSeed(seed, epoch) & 0x7FFF_FFFF)).Shuffle(order);
+        return order.Skip(offset).Take(batchSize).ToList();
     }
 }
