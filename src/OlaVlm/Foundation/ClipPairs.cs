@@ -1,0 +1,100 @@
+using OlaVlm.Data;
+using OlaVlm.Text;
+using OlaVlm.World;
+using static TorchSharp.torch;
+
+namespace OlaVlm.Foundation;
+
+/// Matching (image, caption) pairs for contrastive training and retrieval: images in an ImageBank,
+/// captions as token ids ending in EOS (CLIP's text tower pools at the last real token, as CLIP pools
+/// at its EOS). Group: pairs whose captions say the same thing share a group (see Retrieval).
+public sealed class ClipPairs : IDisposable
+{
+    public ImageBank Images { get; }
+    public IReadOnlyList<string> ImageKeys { get; }
+    public IReadOnlyList<string> Captions { get; }
+    public IReadOnlyList<long[]> CaptionIds { get; }
+    public IReadOnlyList<int> Groups { get; }
+    public int Count => Captions.Count;
+
+    ClipPairs(ImageBank images, List<string> keys, List<string> captions, List<long[]> ids, List<int> groups)
+    { Images = images; ImageKeys = keys; Captions = captions; CaptionIds = ids; Groups = groups; }
+
+    /// Pre-training pairs: every image record of a caption dataset (pt.json) with its first answer.
+    public static ClipPairs FromCaptionData(LlavaDataset data, ITokenizer tok, int maxLength)
+    {
+        var records = data.Records.Where(r => r.HasImage).ToList();
+        if (records.Count == 0) throw new InvalidDataException($"{data.File}: no image records to pair with captions");
+        var captions = records.Select((r, i) => r.Conversations.FirstOrDefault(t => t.From == LlavaRecord.Gpt)?.Value
+            ?? throw new InvalidDataException($"{data.File}: record {i} (id {r.Id}) has no gpt turn to use as its caption")).ToList();
+        return Build(ImageBank.Load(data), records.Select(r => r.Image!).ToList(), captions, captions, tok, maxLength, data.File);
+    }
+
+    /// Retrieval pairs for a split whose records are instructions, not captions (val): the caption is
+    /// written from the scene's object list with the same generator as pt's captions, so every image has
+    /// one; pairs that list the same objects left to right share a group.
+    public static ClipPairs FromScenes(WorldData world, string split, ITokenizer tok, int maxLength)
+    {
+        var scenes = world.Scenes(split);
+        if (scenes.Count == 0) throw new InvalidDataException($"{world.ObjectsJson(split)}: no scenes");
+        var captions = new List<string>(); var keys = new List<string>();
+        foreach (var s in scenes)
+        {
+            var shell = new Scene { Id = s.Id, Seed = s.Seed, Width = 0, Height = 0, Objects = s.Objects, Rgb = [], Depth = [], Seg = [], Instance = [] };
+            captions.Add(OlaVlm.World.Captions.Describe(shell, new Rng(Rng.Derive(s.Seed, 1, 7))));
+            keys.Add(string.Join(",", s.Objects.OrderBy(o => o.Box.CenterX).Select(o => $"{o.Size} {o.Name}")));
+        }
+        var bank = ImageBank.Load(scenes.Select(s => s.Image), p => Path.Combine(world.Root, p));
+        return Build(bank, scenes.Select(s => s.Image).ToList(), captions, keys, tok, maxLength, world.ObjectsJson(split));
+    }
+
+    static ClipPairs Build(ImageBank bank, List<string> images, List<string> captions, List<string> groupKeys, ITokenizer tok, int maxLength, string source)
+    {
+        var ids = new List<long[]>();
+        for (int i = 0; i < captions.Count; i++)
+        {
+            var t = tok.Encode(captions[i]).Append(tok.EosId).ToArray();
+            if (t.Length > maxLength)
+                throw new InvalidDataException($"{source}: caption {i} ({images[i]}) is {t.Length} tokens, over the text tower's {maxLength}: \"{captions[i]}\"");
+            ids.Add(t);
+        }
+        var groupOf = new Dictionary<string, int>();
+        var groups = groupKeys.Select(k => groupOf.TryGetValue(k, out var g) ? g : groupOf[k] = groupOf.Count).ToList();
+        return new ClipPairs(bank, images, captions, ids, groups);
+    }
+
+    /// Pixels [B, 3, S, S] and right-padded caption ids + mask [B, T] for some pairs.
+    public (Tensor Pixels, Tensor Ids, Tensor Mask) Batch(IReadOnlyList<int> indices, long padId, Device device)
+    {
+        var pixels = Images.Pixels(indices.Select(i => Images.Row(ImageKeys[i])).ToList(), device);
+        int t = indices.Max(i => CaptionIds[i].Length);
+        var ids = new long[indices.Count * t]; var mask = new long[indices.Count * t];
+        Array.Fill(ids, padId);
+        for (int b = 0; b < indices.Count; b++)
+        {
+            var c = CaptionIds[indices[b]];
+            for (int j = 0; j < c.Length; j++) { ids[b * t + j] = c[j]; mask[b * t + j] = 1; }
+        }
+        return (pixels, tensor(ids, [indices.Count, t], device: device), tensor(mask, [indices.Count, t], device: device));
+    }
+
+    /// The pairs of training step `step`: consecutive slices of seeded epoch permutations (a function
+    /// of (seed, step) only, so a resumed run sees the same batches).
+    public int[] BatchAt(long seed, int step, int batchSize) => Batches.At(Count, seed, step, batchSize);
+
+    public void Dispose() => Images.Dispose();
+}
+
+/// Deterministic batching over seeded epoch permutations.
+public static class Batches
+{
+    public static int[] At(int count, long seed, int step, int batchSize)
+    {
+        if (batchSize <= 0 || batchSize > count) throw new ArgumentOutOfRangeException(nameof(batchSize), $"batch size {batchSize} for {count} items");
+        int perEpoch = count / batchSize, epoch = step / perEpoch, offset = step % perEpoch * batchSize;
+        var order = Enumerable.Range(0, count).ToArray();
+        // Not HashCode.Combine: it is salted per process, and the order must replay across runs.
+        new Random((int)(Training.TrainConfig.StepSeed(seed, epoch) & 0x7fffffff)).Shuffle(order);
+        return order.AsSpan(offset, batchSize).ToArray();
+    }
+}

@@ -1,0 +1,97 @@
+using OlaVlm.Model;
+using OlaVlm.Training;
+using static TorchSharp.torch;
+
+namespace OlaVlm.Foundation;
+
+/// Retrieval figures of a CLIP on held-out pairs.
+public sealed record ClipReport(int Pairs, int DistinctCaptions, IReadOnlyList<RetrievalScore> Scores, double TrainSeconds)
+{
+    public RetrievalScore Get(string direction, int k) => Scores.First(s => s.Direction == direction && s.K == k);
+    public override string ToString() => string.Join(", ", Scores.Select(s => $"{s.Direction} top-{s.K} {s.Accuracy:P1} (chance {s.Chance:P1})"));
+}
+
+/// The miniature CLIP: both towers trained from scratch with CLIP's symmetric contrastive loss on the
+/// world's (image, caption) pairs. LLaVA then keeps only the vision tower (VisionTower).
+public static class MiniClip
+{
+    /// Trains `clip` on `train` pairs with the Trainer (AdamW, warmup + cosine, clipping); curves go to runDir.
+    public static IReadOnlyList<StepRecord> Train(ClipModel clip, ClipPairs train, FoundationConfig f, long padId, string runDir, Device device)
+    {
+        var cfg = new TrainConfig
+        {
+            Steps = f.ClipSteps, BatchSize = f.ClipBatch, LearningRate = f.ClipLr, WeightDecay = f.WeightDecay,
+            WarmupRatio = 0.05, Seed = f.Seed, LogEvery = f.LogEvery, OutputDir = runDir, KeepCheckpoints = 1,
+        };
+        int batch = Math.Min(f.ClipBatch, train.Count);
+        // No decay on embeddings and the temperature (1-D tensors are excluded anyway).
+        var groups = ParamGroups.Build(clip, cfg, noDecay: n => ParamGroups.IsEmbedding(n) || n == "logit_scale");
+        using var trainer = new Trainer(clip, groups, cfg, (step, _) =>
+        {
+            var (pixels, ids, mask) = train.Batch(train.BatchAt(f.Seed, step, batch), padId, device);
+            var loss = clip.Loss(pixels, ids, mask);
+            return new LossParts(loss, ("temperature", 1 / clip.LogitScale.detach().exp())) { Samples = batch };
+        }) { Title = "mini CLIP" };
+        return trainer.Run();
+    }
+
+    /// L2-normalised embeddings of all pairs (images, texts), each [N, projectionDim], computed in chunks.
+    public static (Tensor Images, Tensor Texts) Embed(ClipModel clip, ClipPairs pairs, long padId, Device device, int chunk = 128)
+    {
+        using var noGrad = no_grad();
+        bool wasTraining = clip.training;
+        clip.eval();
+        var imgs = new List<Tensor>(); var txts = new List<Tensor>();
+        try
+        {
+            for (int s = 0; s < pairs.Count; s += chunk)
+            {
+                using var scope = NewDisposeScope();
+                var idx = Enumerable.Range(s, Math.Min(chunk, pairs.Count - s)).ToList();
+                var (pixels, ids, mask) = pairs.Batch(idx, padId, device);
+                imgs.Add(clip.ImageEmbeds(pixels).MoveToOuterDisposeScope());
+                txts.Add(clip.TextEmbeds(ids, mask).MoveToOuterDisposeScope());
+            }
+            return (cat(imgs, 0), cat(txts, 0));
+        }
+        finally
+        {
+            foreach (var t in imgs.Concat(txts)) t.Dispose();
+            if (wasTraining) clip.train();
+        }
+    }
+
+    /// Image↔text retrieval (top-1, top-5 both ways) over all pairs, identical captions grouped.
+    public static ClipReport Evaluate(ClipModel clip, ClipPairs pairs, long padId, Device device, double trainSeconds = 0)
+    {
+        var (img, txt) = Embed(clip, pairs, padId, device);
+        using (img) using (txt)
+        using (var sim = mm(img, txt.t()))
+            return new ClipReport(pairs.Count, pairs.Groups.Distinct().Count(), Retrieval.Evaluate(sim, pairs.Groups, 1, 5), trainSeconds);
+    }
+
+    /// For each of the images `queries`, the top `k` captions of all pairs: (caption index, similarity).
+    public static List<(int Caption, double Score)[]> TopCaptions(ClipModel clip, ClipPairs pairs, IReadOnlyList<int> queries, long padId, Device device, int k = 3)
+    {
+        var (img, txt) = Embed(clip, pairs, padId, device);
+        using (img) using (txt)
+        {
+            using var q = img.index_select(0, tensor(queries.Select(i => (long)i).ToArray(), device: img.device));
+            using var sim = mm(q, txt.t()).cpu();
+            var (vals, idx) = sim.topk(Math.Min(k, pairs.Count), dim: 1);
+            using (vals) using (idx)
+                return Enumerable.Range(0, queries.Count).Select(r => Enumerable.Range(0, (int)idx.shape[1])
+                    .Select(j => ((int)idx[r, j].item<long>(), (double)vals[r, j].item<float>())).ToArray()).ToList();
+        }
+    }
+
+    /// The CLIP's vision tower as LLaVA uses it: a ClipVisionModel (HF names vision_model.*) holding a copy
+    /// of the trained weights, SelectLayer −2 (penultimate layer's patch features, class token dropped).
+    public static ClipVisionModel VisionTower(ClipModel clip, Device? device = null)
+    {
+        var tower = new ClipVisionModel(clip.Config.Vision, device ?? Core.Devices.Default) { SelectLayer = -2 };
+        var sd = clip.state_dict().Where(kv => kv.Key.StartsWith("vision_model.")).ToDictionary(kv => kv.Key, kv => kv.Value);
+        Model.Checkpoint.Load(tower, sd, source: "mini CLIP vision tower");
+        return tower;
+    }
+}
