@@ -73,27 +73,51 @@ public static class BenchEvaluation
     }
 
     /// Replies scored with CvBenchScorer. With `cacheDir`, the replies are kept as JSON keyed by the model
-    /// hash, the benchmark file's content, the config and blind, and re-scored from there on a re-run.
+    /// hash, the benchmark file's content, the prompt settings and blind, and re-scored from there on a
+    /// re-run (the parsing mode is not part of the key: replies do not depend on it).
     public static CvBenchScore Evaluate(IBenchAnswerer model, BenchSet bench, BenchConfig config, bool blind = false, string? cacheDir = null)
     {
-        IReadOnlyList<string>? replies = null;
+        var replies = CachedReplies(model, bench, config, blind, cacheDir);
+        return CvBenchScorer.Score(bench.Items.Take(replies.Count).ToList(), replies, config.Parsing);
+    }
+
+    /// Replies as Replies(), read from / written to `cacheDir` when given.
+    public static IReadOnlyList<string> CachedReplies(IBenchAnswerer model, BenchSet bench, BenchConfig config, bool blind = false, string? cacheDir = null)
+    {
         string? file = cacheDir is null ? null : CacheFile(cacheDir, model, bench, config, blind);
         if (file is not null && File.Exists(file))
         {
-            try { replies = JsonSerializer.Deserialize<List<string>>(File.ReadAllText(file)); }
+            try
+            {
+                return JsonSerializer.Deserialize<List<string>>(File.ReadAllText(file)) ?? throw new JsonException("no replies");
+            }
             catch (JsonException e) { throw new InvalidDataException($"benchmark reply cache {file} is unreadable ({e.Message}); delete it to recompute", e); }
         }
-        if (replies is null)
+        var replies = Replies(model, bench, config, blind);
+        if (file is not null)
         {
-            replies = Replies(model, bench, config, blind);
-            if (file is not null)
-            {
-                Directory.CreateDirectory(cacheDir!);
-                File.WriteAllText(file + ".tmp", JsonSerializer.Serialize(replies));
-                File.Move(file + ".tmp", file, overwrite: true);
-            }
+            Directory.CreateDirectory(cacheDir!);
+            File.WriteAllText(file + ".tmp", JsonSerializer.Serialize(replies));
+            File.Move(file + ".tmp", file, overwrite: true);
         }
-        return CvBenchScorer.Score(bench.Items.Take(replies.Count).ToList(), replies, config.Parsing);
+        return replies;
+    }
+
+    /// Share of replies that contain a parenthesised choice letter, "(B)" or "(b)": how often the model
+    /// answers in the benchmark's format at all. Below 1, part of the score comes from the parser's
+    /// first-character fallback (a reply "a cone" counts as choice A).
+    public static double FormattedShare(IReadOnlyList<string> replies) =>
+        replies.Count == 0 ? double.NaN : replies.Count(r => FormatRx.IsMatch(r)) / (double)replies.Count;
+
+    static readonly System.Text.RegularExpressions.Regex FormatRx = new(@"\([A-Za-z]\)");
+
+    public static string CacheFile(string dir, IBenchAnswerer model, BenchSet bench, BenchConfig config, bool blind)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha.AppendData(File.ReadAllBytes(bench.JsonlPath));
+        var prompting = config with { Parsing = AnswerParsing.Reference };
+        sha.AppendData(Encoding.UTF8.GetBytes($"|{model.Hash}|{JsonSerializer.Serialize(prompting)}|blind={blind}|items={bench.Items.Count}"));
+        return Path.Combine(dir, $"replies-{Convert.ToHexString(sha.GetHashAndReset())[..16].ToLowerInvariant()}.json");
     }
 
     /// The world's text-only prior (World.BlindBaseline: answer statistics learned on `train` items, no
@@ -105,13 +129,6 @@ public static class BenchEvaluation
         return CvBenchScorer.Score(items, items.Select(prior.Predict).ToList(), config.Parsing);
     }
 
-    public static string CacheFile(string dir, IBenchAnswerer model, BenchSet bench, BenchConfig config, bool blind)
-    {
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        sha.AppendData(File.ReadAllBytes(bench.JsonlPath));
-        sha.AppendData(Encoding.UTF8.GetBytes($"|{model.Hash}|{JsonSerializer.Serialize(config)}|blind={blind}|items={bench.Items.Count}"));
-        return Path.Combine(dir, $"replies-{Convert.ToHexString(sha.GetHashAndReset())[..16].ToLowerInvariant()}.json");
-    }
 
     /// Mean and t-interval per metric (Overall, 2D, 3D, task/…, source/…) over one score per seed.
     public static IReadOnlyList<BenchRow> Aggregate(string model, IReadOnlyList<CvBenchScore> perSeed, double level = 0.95)

@@ -12,6 +12,17 @@ public static class ExperimentArms
 {
     public const string BaselineName = "LLaVA-1.5", OlaName = "OLA-VLM";
 
+    /// The measurement notebooks' CI setting: ExperimentConfig.Quick with shorter stages and 60 benchmark
+    /// items, so three seeds of both arms (plus a tiny ablation sweep) train in about a minute each on
+    /// 2 cores. Its models are too short-trained to answer in the benchmark's format; it checks the
+    /// pipeline, not the method. The full profile uses ExperimentConfig.Full (notebook 03's models).
+    public static ExperimentConfig QuickMeasurement => ExperimentConfig.Quick with
+    {
+        Pretrain = StageConfig.QuickPretrain with { Steps = 12 },
+        Finetune = StageConfig.QuickFinetune with { Steps = 16 },
+        BenchLimit = 60,
+    };
+
     /// An arm's model as a model under test; task tokens (frozen after PT) are copied, detached.
     public static MllmUnderTest Wrap(OlaVlmModel model, ITokenizer tokenizer, ChatTemplate template, string name, int maxNewTokens = 6)
     {

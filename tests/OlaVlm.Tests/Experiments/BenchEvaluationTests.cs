@@ -113,8 +113,13 @@ public class BenchEvaluationTests : IDisposable
         Assert.Equal(a.Overall, b.Overall);
         BenchEvaluation.Evaluate(model, bench, BenchConfig.Reference, blind: true, cacheDir: cache);
         Assert.True(model.Calls.Count > calls);
-        // The parsing mode changes the score, and the key (replies are re-scored, never reused across configs).
-        Assert.NotEqual(BenchEvaluation.CacheFile(cache, model, bench, BenchConfig.Reference, false), BenchEvaluation.CacheFile(cache, model, bench, BenchConfig.Miniature, false));
+        // Replies do not depend on the parsing mode: another mode re-scores the cached replies.
+        int before = model.Calls.Count;
+        var lenient = BenchEvaluation.Evaluate(model, bench, BenchConfig.Miniature, cacheDir: cache);
+        Assert.Equal(before, model.Calls.Count);
+        Assert.NotEqual(a.Overall, lenient.Overall);
+        Assert.NotEqual(BenchEvaluation.CacheFile(cache, model, bench, BenchConfig.Reference, false), BenchEvaluation.CacheFile(cache, model, bench, BenchConfig.Reference with { ImagePrefix = "<image> " }, false));
+        Assert.Equal(5.0 / 8, BenchEvaluation.FormattedShare(BenchEvaluation.CachedReplies(model, bench, BenchConfig.Reference, cacheDir: cache)));
     }
 
     [Fact]
