@@ -15,11 +15,15 @@ using static TorchSharp.torch;
 
 namespace OlaVlm.Stages;
 
-/// What every arm starts from: a (pre-trained) vision tower, LLM and their tokenizer. Each arm gets its
-/// own copy of the weights, so one FoundationModels feeds the baseline and OLA-VLM alike.
-public sealed record FoundationModels(ClipVisionModel Vision, LlamaForCausalLM Llm, ITokenizer Tokenizer, ChatTemplate Template)
+/// What every arm starts from (Foundation.MiniFoundation via From, or real checkpoints): a (pre-trained) vision tower, LLM and their tokenizer. Each arm gets its
+/// own copy of the weights, so one FoundationParts feeds the baseline and OLA-VLM alike.
+public sealed record FoundationParts(ClipVisionModel Vision, LlamaForCausalLM Llm, ITokenizer Tokenizer, ChatTemplate Template)
 {
     public LlavaConfig LlavaConfig => new(Vision.Config, Llm.Config, Tokenizer.ImageId);
+
+    /// The mini CLIP's vision tower and the mini LLM of the foundation notebook (02).
+    public static FoundationParts From(Foundation.MiniFoundation m, Device? device = null) =>
+        new(m.VisionTower(device), m.Llm, m.Tokenizer, m.Template);
 
     /// A new LLaVA with copies of the foundation weights and a projector initialised from `seed`.
     public LlavaModel NewLlava(long seed, Device? device = null)
@@ -38,7 +42,7 @@ public sealed record FoundationModels(ClipVisionModel Vision, LlamaForCausalLM L
         var src = from.state_dict();
         foreach (var (name, t) in to.state_dict())
         {
-            if (!src.TryGetValue(name, out var s)) throw new ArgumentException($"FoundationModels: '{name}' missing from the foundation {from.GetName()}");
+            if (!src.TryGetValue(name, out var s)) throw new ArgumentException($"FoundationParts: '{name}' missing from the foundation {from.GetName()}");
             t.copy_(s);
         }
     }
@@ -107,7 +111,7 @@ public static class Experiment
     const string Version = "exp-1";
     static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
 
-    public static string Hash(WorldData world, FoundationModels f, IReadOnlyDictionary<OlaTask, ITargetSource> targets, ExperimentConfig cfg, long seed)
+    public static string Hash(WorldData world, FoundationParts f, IReadOnlyDictionary<OlaTask, ITargetSource> targets, ExperimentConfig cfg, long seed)
     {
         var key = new StringBuilder();
         key.AppendLine(Version).AppendLine(Path.GetFullPath(world.Root)).AppendLine(JsonSerializer.Serialize(world.Manifest, Json));
@@ -117,7 +121,7 @@ public static class Experiment
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key.ToString())))[..12].ToLowerInvariant();
     }
 
-    public static ExperimentResult RunBaselineAndOla(WorldData world, FoundationModels f, IReadOnlyDictionary<OlaTask, ITargetSource> targets,
+    public static ExperimentResult RunBaselineAndOla(WorldData world, FoundationParts f, IReadOnlyDictionary<OlaTask, ITargetSource> targets,
                                                      ExperimentConfig cfg, long seed, IProgressReporter? progress = null, Action<string>? log = null,
                                                      Device? device = null)
     {

@@ -32,6 +32,25 @@ public static class WorldTeachers
         finally { foreach (var i in imgs) i.Dispose(); }
     }
 
+    /// The three mini teachers trained on the world's PT scenes (scored on val), each cached by
+    /// TeacherStore under <world>/teachers and reused while config, training knobs and data are unchanged.
+    /// trainLimit: use only the first scenes of pt (quick profile).
+    public static IReadOnlyList<StoredTeacher> LoadOrTrain(WorldData world, TeacherTrainConfig train, int? trainLimit = null,
+                                                          Device? device = null, Action<string>? log = null)
+    {
+        var data = Data(world, "pt", trainLimit);
+        var val = Data(world, "val");
+        int size = (int)data.Images.shape[^1];
+        var dir = Path.Combine(world.Root, "teachers");
+        var configs = new TeacherConfig[]
+        {
+            DepthTeacherConfig.Miniature with { ImageSize = size },
+            SegTeacherConfig.Miniature with { ImageSize = size, NumClasses = Enum.GetValues<SegClass>().Length },
+            GenTeacherConfig.Miniature with { ImageSize = size },
+        };
+        return configs.Select(c => TeacherStore.LoadOrTrain(c.Kind, c, data, dir, train, val, device, log)).ToList();
+    }
+
     /// The scene record behind a dataset image key ("val/images/val_000003.png"), or null.
     public static SceneRecord? Scene(WorldData world, string split, string imageKey) =>
         world.Scenes(split).FirstOrDefault(s => s.Image == imageKey);

@@ -25,7 +25,7 @@ public class ExperimentTests
         var template = ChatTemplate.Miniature();
         var tok = WorldTokenizer.BuildOrLoad(world, template);
         manual_seed(0);
-        var f = new FoundationModels(
+        var f = new FoundationParts(
             new ClipVisionModel(new ClipVisionConfig(32, 64, 2, 4, ImageSize: 32, PatchSize: 8), CPU),
             new LlamaForCausalLM(new LlamaConfig(tok.VocabSize, 32, 64, 2, 4, 2, 1e-5, TieWordEmbeddings: true), CPU),
             tok, template);
