@@ -49,7 +49,14 @@ public sealed record AblationSweepResult(IReadOnlyList<AblationResult> Runs, IRe
 /// everything else the delegate depends on (world, model size, training settings).
 public static class Ablations
 {
-    static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    static readonly JsonSerializerOptions KeyJson = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    /// A cache tag from everything a runner depends on besides the variant and seed (world root, model
+    /// config, teacher hashes, training config…): each part as JSON (strings as they are), hashed.
+    public static string Tag(params object[] parts) =>
+        Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join("|",
+            parts.Select(p => p as string ?? JsonSerializer.Serialize(p, p.GetType(), KeyJson))))))[..16].ToLowerInvariant();
 
     /// The paper's ablation axes around `baseline`: layer choice, λ, contrastive term, task tokens
     /// (0/4/8/16), embedding loss in PT only vs PT+IFT, teacher subsets; plus the LLaVA-1.5 reference.
@@ -144,7 +151,7 @@ public static class Ablations
 
     public static string CacheFile(string dir, AblationVariant v, int seed, string cacheTag)
     {
-        var config = v.Config is null ? "baseline" : JsonSerializer.Serialize(v.Config);
+        var config = v.Config is null ? "baseline" : JsonSerializer.Serialize(v.Config, KeyJson);
         var h = Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{cacheTag}|{config}|{seed}")))[..16].ToLowerInvariant();
         return Path.Combine(dir, $"{h}.json");
     }

@@ -27,6 +27,8 @@ public sealed record BenchConfig
 /// with its img/ folder. Same loader (World.CvBench) for both.
 public sealed record BenchSet(string JsonlPath, IReadOnlyList<CvBenchItem> Items)
 {
+    /// maxItems keeps the FIRST items (as Stages.Experiment's BenchLimit): benchmark files are ordered by
+    /// task, so a short prefix may miss whole tasks or a whole dimension (its score is then NaN).
     public static BenchSet Load(string jsonlPath, int? maxItems = null)
     {
         var items = CvBench.Load(jsonlPath);

@@ -12,15 +12,25 @@ public static class ExperimentArms
 {
     public const string BaselineName = "LLaVA-1.5", OlaName = "OLA-VLM";
 
-    /// The measurement notebooks' CI setting: ExperimentConfig.Quick with shorter stages and 60 benchmark
-    /// items, so three seeds of both arms (plus a tiny ablation sweep) train in about a minute each on
+    /// The measurement notebooks' CI setting: ExperimentConfig.Quick with shorter stages (every benchmark
+    /// item: a prefix would hold only the first tasks, and 3D would be empty), so three seeds of both arms (plus a tiny ablation sweep) train in about a minute each on
     /// 2 cores. Its models are too short-trained to answer in the benchmark's format; it checks the
     /// pipeline, not the method. The full profile uses ExperimentConfig.Full (notebook 03's models).
     public static ExperimentConfig QuickMeasurement => ExperimentConfig.Quick with
     {
         Pretrain = StageConfig.QuickPretrain with { Steps = 12 },
         Finetune = StageConfig.QuickFinetune with { Steps = 16 },
-        BenchLimit = 60,
+        BenchLimit = 0,
+    };
+
+    /// The measurement notebooks' full-profile setting: ExperimentConfig.Full's batch and learning rates
+    /// with about a third of its steps, so three seeds of both arms fit the 2-core time budget (an
+    /// estimate from the quick runs' step times, ~0.3-0.6 s per step: ~3 min per seed). Notebook 03's
+    /// single full run is not reused by it.
+    public static ExperimentConfig FullMeasurement => ExperimentConfig.Full with
+    {
+        Pretrain = StageConfig.FullPretrain with { Steps = 80 },
+        Finetune = StageConfig.FullFinetune with { Steps = 120 },
     };
 
     /// An arm's model as a model under test; task tokens (frozen after PT) are copied, detached.

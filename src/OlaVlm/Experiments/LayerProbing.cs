@@ -76,7 +76,7 @@ public sealed record LayerProbingResult(string Model, string ModelHash, IReadOnl
 /// model × teacher × config × images, so a notebook re-run only probes what changed.
 public static class LayerProbing
 {
-    static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     public static LayerProbingResult Run(IHiddenStateSource model, IReadOnlyList<ITeacher> teachers, ProbeImages images,
         LayerProbingConfig config, Device? device = null, string? cacheDir = null, Action<string>? log = null)
