@@ -30,7 +30,7 @@ public sealed record LayerProbingConfig
     public static LayerProbingConfig Full => new();
     public static LayerProbingConfig Quick => new()
     {
-        MaxLayers = 2, TrainImages = 32, ValImages = 16, Probe = new ProbeOptions { Epochs = 4, BatchSize = 16 },
+        MaxLayers = 2, TrainImages = 24, ValImages = 12, Probe = new ProbeOptions { Epochs = 3, BatchSize = 12 },
     };
 
     public IReadOnlyList<int> LayersOf(int numLayers)
