@@ -67,7 +67,10 @@ public static class ResultCharts
                 traces.Add(t);
             }
         if (traces.Count == 0) throw new ArgumentException($"ResultCharts.ProbeCurves '{title}': no curves");
-        return Build(traces, Layout(title, "LLM layer", "probe cosine (val)", width, height));
+        var layout = Layout(title, "", "probe cosine (val)", width, height);
+        // Layers are integers: one tick per layer, not 1.2, 1.4, …
+        layout.SetProperty("xaxis", new Dictionary<string, object> { ["title"] = new Dictionary<string, object> { ["text"] = "LLM layer" }, ["dtick"] = 1 });
+        return Build(traces, layout);
     }
 
     static Layout Layout(string title, string xTitle, string yTitle, int width, int height)
