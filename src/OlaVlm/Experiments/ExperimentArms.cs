@@ -1,0 +1,65 @@
+using OlaVlm.Model;
+using OlaVlm.Stages;
+using OlaVlm.Text;
+using static TorchSharp.torch;
+
+namespace OlaVlm.Experiments;
+
+/// The bridge from the training side (Stages.Experiment) to the measurement side: trained arms become
+/// MllmUnderTest (LlavaModel + OLA-VLM's task tokens, if any), one SeedModels per training seed, and the
+/// ablation runner delegate trains + scores one variant.
+public static class ExperimentArms
+{
+    public const string BaselineName = "LLaVA-1.5", OlaName = "OLA-VLM";
+
+    /// The measurement notebooks' CI setting: ExperimentConfig.Quick with shorter stages (every benchmark
+    /// item: a prefix would hold only the first tasks, and 3D would be empty), so three seeds of both arms (plus a tiny ablation sweep) train in about a minute each on
+    /// 2 cores. Its models are too short-trained to answer in the benchmark's format; it checks the
+    /// pipeline, not the method. The full profile uses ExperimentConfig.Full (notebook 03's models).
+    public static ExperimentConfig QuickMeasurement => ExperimentConfig.Quick with
+    {
+        Pretrain = StageConfig.QuickPretrain with { Steps = 12 },
+        Finetune = StageConfig.QuickFinetune with { Steps = 16 },
+        BenchLimit = 0,
+    };
+
+    /// The measurement notebooks' full-profile setting: ExperimentConfig.Full's batch and learning rates
+    /// with about a third of its steps, so three seeds of both arms fit the 2-core time budget (an
+    /// estimate from the quick runs' step times, ~0.3-0.6 s per step: ~3 min per seed). Notebook 03's
+    /// single full run is not reused by it.
+    public static ExperimentConfig FullMeasurement => ExperimentConfig.Full with
+    {
+        Pretrain = StageConfig.FullPretrain with { Steps = 80 },
+        Finetune = StageConfig.FullFinetune with { Steps = 120 },
+    };
+
+    /// An arm's model as a model under test; task tokens (frozen after PT) are copied, detached.
+    public static MllmUnderTest Wrap(OlaVlmModel model, ITokenizer tokenizer, ChatTemplate template, string name, int maxNewTokens = 6)
+    {
+        using var _ = no_grad();
+        var tokens = model.TaskTokenSequence()?.detach().clone();
+        model.eval();
+        return new MllmUnderTest(model.Llava, tokenizer, template, tokens, name) { MaxNewTokens = maxNewTokens };
+    }
+
+    /// Both arms of one experiment (one training seed).
+    public static SeedModels FromExperiment(ExperimentResult exp, ITokenizer tokenizer, ChatTemplate template, int seed, int maxNewTokens = 6) =>
+        new(seed, [Wrap(exp.Baseline.Model, tokenizer, template, BaselineName, maxNewTokens), Wrap(exp.Ola.Model, tokenizer, template, OlaName, maxNewTokens)]);
+
+    /// The Ablations.Run delegate over Stages.Experiment: the variant's OlaConfig replaces the experiment's
+    /// (null = the baseline arm's score), trained at `seed`, scored by the arm's own CV-Bench answers plus
+    /// the measurement side's lenient/reference parsing (`parsing`). `run` is Experiment.RunBaselineAndOla
+    /// with everything but config and seed fixed by the caller.
+    public static Func<AblationVariant, int, AblationResult> AblationRunner(Func<ExperimentConfig, long, ExperimentResult> run,
+        ExperimentConfig baseConfig, Eval.AnswerParsing parsing)
+    {
+        return (variant, seed) =>
+        {
+            var cfg = variant.Config is null ? baseConfig : baseConfig with { Ola = variant.Config };
+            var exp = run(cfg, seed);
+            var arm = variant.Config is null ? exp.Baseline : exp.Ola;
+            var score = Eval.CvBenchScorer.Score(exp.Bench, arm.Answers, parsing);
+            return AblationResult.FromScore(variant, seed, score);
+        };
+    }
+}

@@ -1,0 +1,120 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using OlaVlm.Core;
+
+namespace OlaVlm.Experiments;
+
+/// Probe summary of one model × teacher for the report.
+public sealed record ProbeSummaryRow(string Model, string Teacher, int BestLayer, double BestCosine, double MeanCosine,
+    IReadOnlyList<int> Layers, IReadOnlyList<double> Cosines);
+
+/// Correlation of one teacher's probe quality with a benchmark metric.
+public sealed record CorrelationRow(string Teacher, string Summary, string Metric, int N, double? R, double? PValue, string? Note);
+
+/// Everything the results report holds; each part may be empty (the report says "not measured").
+public sealed record ResultsData
+{
+    public string Title { get; init; } = "OLA-VLM results";
+    /// Free-form facts about the run (profile, world, model size, seeds, device).
+    public IReadOnlyDictionary<string, string> Setup { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyList<BenchRow> Bench { get; init; } = [];
+    public IReadOnlyList<ProbeSummaryRow> Probes { get; init; } = [];
+    public IReadOnlyList<CorrelationRow> Correlations { get; init; } = [];
+    public IReadOnlyList<AblationRow> Ablations { get; init; } = [];
+
+    public static IReadOnlyList<ProbeSummaryRow> Summarise(IEnumerable<LayerProbingResult> results) =>
+        results.SelectMany(r => r.Curves.Select(c => new ProbeSummaryRow(r.Model, c.Teacher, c.BestLayer, c.BestCosine, c.MeanCosine, c.Layers, c.Cosines))).ToList();
+
+    public static IReadOnlyList<CorrelationRow> Summarise(IEnumerable<CorrelationResult> results) =>
+        results.Select(c => new CorrelationRow(c.Teacher, c.Summary.ToString(), c.Metric, c.Points.Count, c.Pearson?.R, c.Pearson?.PValue, c.Note)).ToList();
+}
+
+/// Writes out/report/results.md (tables for people) and results.json (the same numbers, full precision,
+/// for tools). Numbers are printed as measured — no ranking, no "better/worse" wording: the reader
+/// compares the intervals.
+public static class ResultsReport
+{
+    static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,   // NaN half-widths (one seed)
+    };
+
+    /// Returns (markdown path, json path). `dir` defaults to Paths.Out/report.
+    public static (string Markdown, string Json) Write(ResultsData data, string? dir = null)
+    {
+        dir ??= Paths.OutDir("report");
+        Directory.CreateDirectory(dir);
+        string md = Path.Combine(dir, "results.md"), js = Path.Combine(dir, "results.json");
+        File.WriteAllText(md, Markdown(data));
+        File.WriteAllText(js, JsonSerializer.Serialize(data, Json));
+        return (md, js);
+    }
+
+    public static ResultsData Read(string jsonPath) =>
+        JsonSerializer.Deserialize<ResultsData>(File.ReadAllText(jsonPath), Json)
+        ?? throw new InvalidDataException($"{jsonPath}: no results");
+
+    /// Fixed 4-decimal format used in every table (accuracies and cosines are in [0, 1]).
+    public static string F(double x) => double.IsNaN(x) ? "n/a" : x.ToString("F4", CultureInfo.InvariantCulture);
+
+    public static string Markdown(ResultsData d)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"# {d.Title}").AppendLine();
+        if (d.Setup.Count > 0)
+        {
+            sb.AppendLine("## Setup").AppendLine();
+            foreach (var (k, v) in d.Setup) sb.AppendLine($"- {k}: {v}");
+            sb.AppendLine();
+        }
+
+        sb.AppendLine("## Benchmark (CV-Bench scoring: 2D = mean of 2D sources, 3D = 3D sources, overall = (2D+3D)/2)").AppendLine();
+        if (d.Bench.Count == 0) sb.AppendLine("Not measured.").AppendLine();
+        else
+        {
+            sb.AppendLine("Mean over seeds ± half-width of the t-interval (level shown); per-seed values in the last column.").AppendLine();
+            sb.AppendLine("| model | metric | mean | ± | interval | level | seeds | per seed |");
+            sb.AppendLine("|---|---|---|---|---|---|---|---|");
+            foreach (var r in d.Bench)
+                sb.AppendLine($"| {r.Model} | {r.Metric} | {F(r.Mean)} | {F(r.HalfWidth)} | [{F(r.Lower)}, {F(r.Upper)}] | {r.Level.ToString("P0", CultureInfo.InvariantCulture)} | {r.Seeds} | {string.Join(" ", r.Values.Select(F))} |");
+            sb.AppendLine();
+        }
+
+        sb.AppendLine("## Probes (cosine of flattened prediction vs target on val images)").AppendLine();
+        if (d.Probes.Count == 0) sb.AppendLine("Not measured.").AppendLine();
+        else
+        {
+            sb.AppendLine("| model | teacher | best layer | best cosine | mean cosine | cosine per layer |");
+            sb.AppendLine("|---|---|---|---|---|---|");
+            foreach (var p in d.Probes)
+                sb.AppendLine($"| {p.Model} | {p.Teacher} | {p.BestLayer} | {F(p.BestCosine)} | {F(p.MeanCosine)} | {string.Join(" ", p.Layers.Select((l, i) => $"L{l}:{F(p.Cosines[i])}"))} |");
+            sb.AppendLine();
+        }
+
+        sb.AppendLine("## Probe quality vs benchmark (Pearson r over checkpoints and seeds)").AppendLine();
+        if (d.Correlations.Count == 0) sb.AppendLine("Not measured.").AppendLine();
+        else
+        {
+            sb.AppendLine("| teacher | probe summary | metric | n | r | p | note |");
+            sb.AppendLine("|---|---|---|---|---|---|---|");
+            foreach (var c in d.Correlations)
+                sb.AppendLine($"| {c.Teacher} | {c.Summary} | {c.Metric} | {c.N} | {(c.R is double r ? F(r) : "n/a")} | {(c.PValue is double p ? F(p) : "n/a")} | {c.Note ?? ""} |");
+            sb.AppendLine();
+        }
+
+        sb.AppendLine("## Ablations").AppendLine();
+        if (d.Ablations.Count == 0) sb.AppendLine("Not measured.").AppendLine();
+        else
+        {
+            sb.AppendLine("| group | variant | metric | mean | ± | seeds | per seed |");
+            sb.AppendLine("|---|---|---|---|---|---|---|");
+            foreach (var a in d.Ablations)
+                sb.AppendLine($"| {a.Group} | {a.Variant} | {a.Metric} | {F(a.Mean)} | {F(a.HalfWidth)} | {a.Seeds} | {string.Join(" ", a.Values.Select(F))} |");
+            sb.AppendLine();
+        }
+        return sb.ToString();
+    }
+}

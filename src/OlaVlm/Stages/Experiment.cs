@@ -1,0 +1,203 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using OlaVlm.Data;
+using OlaVlm.Eval;
+using OlaVlm.Model;
+using OlaVlm.Ola;
+using OlaVlm.Teachers;
+using OlaVlm.Text;
+using OlaVlm.Training;
+using OlaVlm.World;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace OlaVlm.Stages;
+
+/// What every arm starts from (Foundation.MiniFoundation via From, or real checkpoints): a (pre-trained) vision tower, LLM and their tokenizer. Each arm gets its
+/// own copy of the weights, so one FoundationParts feeds the baseline and OLA-VLM alike.
+public sealed record FoundationParts(ClipVisionModel Vision, LlamaForCausalLM Llm, ITokenizer Tokenizer, ChatTemplate Template)
+{
+    public LlavaConfig LlavaConfig => new(Vision.Config, Llm.Config, Tokenizer.ImageId);
+
+    /// The mini CLIP's vision tower and the mini LLM of the foundation notebook (02).
+    public static FoundationParts From(Foundation.MiniFoundation m, Device? device = null) =>
+        new(m.VisionTower(device), m.Llm, m.Tokenizer, m.Template);
+
+    /// A new LLaVA with copies of the foundation weights and a projector initialised from `seed`.
+    public LlavaModel NewLlava(long seed, Device? device = null)
+    {
+        device ??= Core.Devices.Default;
+        using (manual_seed(seed)) { }
+        var llava = new LlavaModel(LlavaConfig, device);
+        using var _ = no_grad();
+        Copy(Vision, llava.VisionTower);
+        Copy(Llm, llava.LanguageModel);
+        return llava;
+    }
+
+    static void Copy(nn.Module from, nn.Module to)
+    {
+        var src = from.state_dict();
+        foreach (var (name, t) in to.state_dict())
+        {
+            if (!src.TryGetValue(name, out var s)) throw new ArgumentException($"FoundationParts: '{name}' missing from the foundation {from.GetName()}");
+            t.copy_(s);
+        }
+    }
+
+    /// SHA-256 of both models' weights (keys the experiment cache; reads every weight once).
+    public string WeightsHash()
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var m in new nn.Module[] { Vision, Llm })
+            foreach (var (name, t) in m.state_dict().OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            {
+                sha.AppendData(Encoding.UTF8.GetBytes($"{name}:{string.Join(",", t.shape)}:{t.dtype};"));
+                using var c = t.detach().cpu().contiguous();
+                sha.AppendData(c.bytes);
+            }
+        return Convert.ToHexString(sha.GetHashAndReset()).ToLowerInvariant();
+    }
+}
+
+/// Both arms' recipe. OLA-VLM's task shapes come from the teachers (OlaConfig.ForTeachers) at run time.
+public sealed record ExperimentConfig
+{
+    public OlaConfig Ola { get; init; } = OlaConfig.Miniature;
+    public StageConfig Pretrain { get; init; } = StageConfig.QuickPretrain;
+    public StageConfig? VisualPretrain { get; init; }
+    public StageConfig Finetune { get; init; } = StageConfig.QuickFinetune;
+    /// Benchmark items answered (0 = all).
+    public int BenchLimit { get; init; } = 0;
+    public int MaxNewTokens { get; init; } = 6;
+    public int EvalBatchSize { get; init; } = 32;
+
+    public static ExperimentConfig Quick => new() { BenchLimit = 120 };
+    public static ExperimentConfig Full => new() { Pretrain = StageConfig.FullPretrain, Finetune = StageConfig.FullFinetune };
+}
+
+/// One trained arm: its model, the stages' results (metrics of every logged step), greedy benchmark
+/// answers and their CV-Bench score. Reused: loaded from the cache, nothing trained now.
+public sealed record ArmResult(string Name, OlaVlmModel Model, IReadOnlyList<StageResult> Stages, IReadOnlyList<string> Answers,
+                               CvBenchScore Score, bool Reused)
+{
+    public StageResult Stage(StageKind kind) => Stages.FirstOrDefault(s => s.Kind == kind)
+        ?? throw new KeyNotFoundException($"arm {Name} has no {kind} stage");
+}
+
+public sealed record ScoreRow(string Metric, int Count, double Baseline, double Ola)
+{
+    public double Delta => Ola - Baseline;
+}
+
+public sealed record ExperimentResult(string Dir, string Hash, ArmResult Baseline, ArmResult Ola, IReadOnlyList<CvBenchItem> Bench)
+{
+    /// CV-Bench-style table: Overall, 2D, 3D, per task, per source; accuracies in [0, 1].
+    public IReadOnlyList<ScoreRow> ScoreTable()
+    {
+        var b = Baseline.Score.Records().ToDictionary(r => r.Name);
+        return Ola.Score.Records().Select(o => new ScoreRow(o.Name, o.Count, b.TryGetValue(o.Name, out var x) ? x.Accuracy : double.NaN, o.Accuracy)).ToList();
+    }
+}
+
+/// The paper's main comparison in miniature: LLaVA-1.5 (PT → IFT) against OLA-VLM (PT with the embedding
+/// loss → IFT) on the same data, seed and steps; both answer the benchmark greedily and are scored alike.
+/// Results live in out/experiments/<hash>/ (hash of config, world, foundation weights, teachers and seed):
+/// unchanged inputs reuse the saved models and answers; an interrupted stage resumes from its checkpoint.
+public static class Experiment
+{
+    const string Version = "exp-1";
+    static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
+
+    public static string Hash(WorldData world, FoundationParts f, IReadOnlyDictionary<OlaTask, ITargetSource> targets, ExperimentConfig cfg, long seed)
+    {
+        var key = new StringBuilder();
+        key.AppendLine(Version).AppendLine(Path.GetFullPath(world.Root)).AppendLine(JsonSerializer.Serialize(world.Manifest, Json));
+        key.AppendLine(JsonSerializer.Serialize(cfg, Json)).AppendLine(f.WeightsHash()).AppendLine(seed.ToString());
+        key.AppendLine(f.Template.ToString()).AppendLine(f.Tokenizer.VocabSize.ToString());
+        foreach (var (task, src) in targets.OrderBy(kv => kv.Key)) key.AppendLine($"{task}:{src.TeacherName}:{src.TeacherHash}");
+        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key.ToString())))[..12].ToLowerInvariant();
+    }
+
+    public static ExperimentResult RunBaselineAndOla(WorldData world, FoundationParts f, IReadOnlyDictionary<OlaTask, ITargetSource> targets,
+                                                     ExperimentConfig cfg, long seed, IProgressReporter? progress = null, Action<string>? log = null,
+                                                     Device? device = null)
+    {
+        device ??= Core.Devices.Default;
+        log ??= _ => { };
+        var hash = Hash(world, f, targets, cfg, seed);
+        var dir = Core.Paths.OutDir("experiments", hash);
+        var bench = CvBench.Load(world.BenchJsonl);
+        if (cfg.BenchLimit > 0) bench = bench.Take(cfg.BenchLimit).ToList();
+        var olaConfig = cfg.Ola.ForTeachers(targets);
+
+        ConversationStageData? pt = null, ift = null;
+        ConversationStageData Pt() => pt ??= new(new ConversationData(LlavaDataset.Load(world.PtJson), f.Tokenizer, f.Template), f.Tokenizer.ImageId);
+        ConversationStageData Ift() => ift ??= new(new ConversationData(LlavaDataset.Load(world.IftJson), f.Tokenizer, f.Template), f.Tokenizer.ImageId);
+        try
+        {
+            ArmResult Arm(string name, OlaConfig? ola)
+            {
+                var armDir = Path.Combine(dir, name);
+                var llava = f.NewLlava(seed, device);
+                using (manual_seed(seed + 1)) { }
+                var model = OlaVlmModel.Create(llava, ola);
+                var modelFile = Path.Combine(armDir, "model.safetensors");
+                var answersFile = Path.Combine(armDir, "answers.json");
+                var stages = new List<(StageConfig Cfg, Func<IStageData> Data, string Dir)> { (cfg.Pretrain with { Kind = StageKind.Pretrain, Seed = seed }, Pt, "pt") };
+                if (cfg.VisualPretrain is StageConfig vpt) stages.Add((vpt with { Kind = StageKind.VisualPretrain, Seed = seed }, Ift, "vpt"));
+                stages.Add((cfg.Finetune with { Kind = StageKind.Finetune, Seed = seed }, Ift, "ift"));
+
+                if (File.Exists(modelFile) && File.Exists(answersFile))
+                {
+                    log($"{name}: reusing {armDir}");
+                    model.Load(modelFile);
+                    model.eval();
+                    var results = stages.Select(s => new StageResult(s.Cfg.Kind, Path.Combine(armDir, s.Dir), Stage.EmbeddingLossOn(model, s.Cfg), [],
+                                                                     MetricsLog.Read(Path.Combine(armDir, s.Dir)), "")).ToList();
+                    var saved = JsonSerializer.Deserialize<List<string>>(File.ReadAllText(answersFile))
+                                ?? throw new InvalidDataException($"{answersFile} holds no answers");
+                    if (saved.Count != bench.Count) throw new InvalidDataException($"{answersFile} has {saved.Count} answers for {bench.Count} benchmark items");
+                    return new ArmResult(name, model, results, saved, CvBenchScorer.Score(bench, saved), true);
+                }
+                var done = new List<StageResult>();
+                foreach (var (sc, data, sub) in stages)
+                {
+                    log($"{name}: {sc.Kind} for {sc.Steps} steps × {sc.EffectiveBatch}");
+                    done.Add(Stage.Run(model, sc, data(), targets, Path.Combine(armDir, sub), progress: progress, title: $"{name} {sc.Kind}"));
+                }
+                var answers = Answer(model, f.Tokenizer, f.Template, world.BenchJsonl, bench, cfg.MaxNewTokens, cfg.EvalBatchSize, device);
+                model.Save(modelFile);
+                File.WriteAllText(answersFile, JsonSerializer.Serialize(answers));
+                return new ArmResult(name, model, done, answers, CvBenchScorer.Score(bench, answers), false);
+            }
+
+            var baseline = Arm("baseline", null);
+            var olaArm = Arm("ola", olaConfig);
+            return new ExperimentResult(dir, hash, baseline, olaArm, bench);
+        }
+        finally { pt?.Data.Dispose(); ift?.Data.Dispose(); }
+    }
+
+    /// Greedy answers to benchmark items: "<image>\n" + prompt in the chat template with the generation
+    /// prompt, the item's image, decoding until the template's stop token.
+    public static List<string> Answer(OlaVlmModel model, ITokenizer tok, ChatTemplate template, string benchJsonl, IReadOnlyList<CvBenchItem> items,
+                                      int maxNewTokens, int batchSize, Device device)
+    {
+        using var bank = ImageBank.Load(items.Select(i => i.Filename).Distinct(), k => CvBench.ImagePath(benchJsonl, items.First(i => i.Filename == k)));
+        var opts = new GenerationOptions(MaxNewTokens: maxNewTokens, StopTokenId: template.StopId(tok), PadTokenId: tok.PadId);
+        var answers = new List<string>(items.Count);
+        model.eval();
+        for (int start = 0; start < items.Count; start += batchSize)
+        {
+            using var scope = NewDisposeScope();
+            var part = items.Skip(start).Take(batchSize).ToList();
+            var prompts = part.Select(it => template.Render(tok, [new ChatTurn(ChatRole.User, "<image>\n" + it.Prompt)], addGenerationPrompt: true).Ids).ToList();
+            var pixels = bank.Pixels(part.Select(it => bank.Row(it.Filename)).ToList(), device);
+            foreach (var ids in model.Generate(prompts, pixels, opts)) answers.Add(tok.Decode(ids));
+        }
+        return answers;
+    }
+}

@@ -1,0 +1,95 @@
+using OlaVlm.Data;
+using OlaVlm.Ola;
+using OlaVlm.Teachers;
+using OlaVlm.World;
+using static TorchSharp.torch;
+
+namespace OlaVlm.Stages;
+
+/// The miniature world as seen by the teachers: labelled teacher data from a split's scenes, and target
+/// sources (cached or on the fly) keyed by the image paths the LLaVA json files use, so a ConversationBatch's
+/// ImageKeys fetch their targets directly.
+/// (Stop-gap glue owned by the stages until the teachers area provides its own world adapter.)
+public static class WorldTeachers
+{
+    /// Mini teachers read pixels scaled to [-1, 1] (as Teachers.SyntheticScenes), not CLIP-normalised.
+    public static Normalization TeacherNorm { get; } = new([0.5f, 0.5f, 0.5f], [0.5f, 0.5f, 0.5f]);
+
+    /// Images, depth and class maps of a world split ("pt", "ift", "val"), for training/evaluating teachers.
+    public static TeacherData Data(WorldData world, string split, int? limit = null)
+    {
+        var scenes = world.Scenes(split).Take(limit ?? int.MaxValue).ToList();
+        if (scenes.Count == 0) throw new ArgumentException($"WorldTeachers: split '{split}' of {world.Root} has no scenes");
+        var imgs = scenes.Select(world.Image).ToList();
+        try
+        {
+            int size = imgs[0].Width;
+            var images = ImageTensors.FromImages(imgs, size, CPU, TeacherNorm);
+            var depth = ImageTensors.FromDepth(scenes.Select(world.Depth).ToList(), size, size, CPU).squeeze(1);
+            var seg = ImageTensors.FromSeg(scenes.Select(world.Seg).ToList(), size, size, CPU);
+            return new TeacherData(images, depth, seg);
+        }
+        finally { foreach (var i in imgs) i.Dispose(); }
+    }
+
+    /// The three mini teachers trained on the world's PT scenes (scored on val), each cached by
+    /// TeacherStore under <world>/teachers and reused while config, training knobs and data are unchanged.
+    /// trainLimit: use only the first scenes of pt (quick profile).
+    public static IReadOnlyList<StoredTeacher> LoadOrTrain(WorldData world, TeacherTrainConfig train, int? trainLimit = null,
+                                                          Device? device = null, Action<string>? log = null)
+    {
+        var data = Data(world, "pt", trainLimit);
+        var val = Data(world, "val");
+        int size = (int)data.Images.shape[^1];
+        var dir = Path.Combine(world.Root, "teachers");
+        var configs = new TeacherConfig[]
+        {
+            DepthTeacherConfig.Miniature with { ImageSize = size },
+            SegTeacherConfig.Miniature with { ImageSize = size, NumClasses = Enum.GetValues<SegClass>().Length },
+            GenTeacherConfig.Miniature with { ImageSize = size },
+        };
+        return configs.Select(c => TeacherStore.LoadOrTrain(c.Kind, c, data, dir, train, val, device, log)).ToList();
+    }
+
+    /// The scene record behind a dataset image key ("val/images/val_000003.png"), or null.
+    public static SceneRecord? Scene(WorldData world, string split, string imageKey) =>
+        world.Scenes(split).FirstOrDefault(s => s.Image == imageKey);
+
+    /// Cached targets of every teacher for the images of `dataset` (built once, reused while the teacher's
+    /// weights hash and the image set are unchanged). dir default: <world>/targets.
+    public static Dictionary<OlaTask, ITargetSource> Cached(IEnumerable<ITeacher> teachers, LlavaDataset dataset, ImageBank bank,
+                                                           string split, string? dir = null)
+    {
+        dir ??= Path.Combine(Path.GetDirectoryName(Path.GetFullPath(dataset.File))!, "targets");
+        var keys = dataset.Records.Where(r => r.HasImage).Select(r => r.Image!).Distinct().ToList();
+        var result = new Dictionary<OlaTask, ITargetSource>();
+        foreach (var t in teachers)
+        {
+            var cache = TargetCache.OpenOrBuild(t, Images(keys, bank), dir, split);
+            var missing = keys.FirstOrDefault(k => !cache.Contains(k));
+            if (missing is not null)
+            {
+                cache.Dispose();
+                cache = TargetCache.Build(t, Images(keys, bank), dir, split);
+            }
+            result[TeacherTargets.Task(t.Kind)] = cache;
+        }
+        return result;
+    }
+
+    /// (key, [3, H, W]) in teacher normalisation, decoded 64 at a time (views of one chunk tensor).
+    static IEnumerable<(string, Tensor)> Images(IReadOnlyList<string> keys, ImageBank bank)
+    {
+        for (int start = 0; start < keys.Count; start += 64)
+        {
+            var part = keys.Skip(start).Take(64).ToList();
+            var chunk = bank.Pixels(part.Select(bank.Row).ToList(), CPU, TeacherNorm);
+            for (int i = 0; i < part.Count; i++) yield return (part[i], chunk[i]);
+        }
+    }
+
+    /// Targets computed by the teachers at every request (no cache), images from `bank`.
+    public static Dictionary<OlaTask, ITargetSource> OnTheFly(IEnumerable<ITeacher> teachers, ImageBank bank) =>
+        teachers.ToDictionary(t => TeacherTargets.Task(t.Kind),
+            t => (ITargetSource)new OnTheFlyTargets(t, ids => bank.Pixels(ids.Select(bank.Row).ToList(), t.Device, TeacherNorm)));
+}

@@ -1,0 +1,113 @@
+using OlaVlm.Eval;
+using OlaVlm.Experiments;
+using OlaVlm.Model;
+using OlaVlm.Text;
+using static TorchSharp.torch;
+
+namespace OlaVlm.Tests.Experiments;
+
+public class LayerProbingTests : IDisposable
+{
+    readonly string dir = Path.Combine(Path.GetTempPath(), "ola-probing-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose() { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+
+    static ProbeImages Images(int train, int val)
+    {
+        var g = new Generator(7);
+        return new ProbeImages(randn(train, 3, 8, 8, generator: g), randn(val, 3, 8, 8, generator: g));
+    }
+
+    [Fact]
+    public void TheLayerThatCarriesTheTargetProbesNearOneAndResultsAreCached()
+    {
+        manual_seed(11);
+        using var teacher = new PatchTeacher();
+        var model = new TargetCarryingModel(teacher);
+        using var images = Images(64, 32);
+        var config = new LayerProbingConfig
+        {
+            TrainImages = 64, ValImages = 32, ExtractBatchSize = 32,
+            Probe = new ProbeOptions { Epochs = 20, BatchSize = 16, LearningRate = 3e-3, InnerDim = 32, Heads = 2, DimHead = 16 },
+        };
+        var r = LayerProbing.Run(model, [teacher], images, config, CPU, dir);
+        var curve = r.Curve("patch");
+        Assert.Equal([1, 2], curve.Layers);
+        Assert.True(curve.Cosines[1] > 0.95, $"carrying layer cosine {curve.Cosines[1]:F3}");
+        Assert.True(curve.Cosines[0] < 0.5, $"noise layer cosine {curve.Cosines[0]:F3}");
+        Assert.Equal(2, curve.BestLayer);
+        Assert.Equal(3, model.Calls);                                   // 2 train + 1 val batches
+
+        var again = LayerProbing.Run(model, [teacher], images, config, CPU, dir);
+        Assert.Equal(3, model.Calls);                                   // nothing recomputed
+        Assert.Equal(curve.Cosines, again.Curve("patch").Cosines);
+        Assert.Equal([new LayerCosine("carrier", "patch", 1, curve.Cosines[0]), new LayerCosine("carrier", "patch", 2, curve.Cosines[1])], again.Records());
+
+        // A different config (or teacher) is a different cache entry.
+        using var other = new PatchTeacher(seed: 4);
+        Assert.NotEqual(LayerProbing.CacheFile(dir, model, teacher, images, config), LayerProbing.CacheFile(dir, model, other, images, config));
+        Assert.NotEqual(LayerProbing.CacheFile(dir, model, teacher, images, config), LayerProbing.CacheFile(dir, model, teacher, images, config with { ValImages = 16 }));
+    }
+
+    [Fact]
+    public void LayerSelection()
+    {
+        Assert.Equal([1, 2, 3, 4], LayerProbingConfig.Full.LayersOf(4));
+        Assert.Equal([1, 32], LayerProbingConfig.Quick.LayersOf(32));
+        Assert.Equal([1, 17, 32], new LayerProbingConfig { MaxLayers = 3 }.LayersOf(32));
+        Assert.Equal([2, 5], new LayerProbingConfig { Layers = [5, 2, 5] }.LayersOf(8));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new LayerProbingConfig { Layers = [9] }.LayersOf(8));
+    }
+
+    internal static (MllmUnderTest Model, WordTokenizer Tok) TinyMllm(Tensor? taskTokens = null, long seed = 1, string name = "tiny")
+    {
+        var template = ChatTemplate.Miniature();
+        var tok = WordTokenizer.Build([template.System, template.UserPrefix, template.AssistantPrefix, "describe the image . ( a ) ( b ) how many"]);
+        var cfg = new LlavaConfig(new ClipVisionConfig(32, 64, 2, 4, ImageSize: 16, PatchSize: 4),
+            new LlamaConfig(tok.VocabSize, HiddenSize: 32, IntermediateSize: 64, NumLayers: 3, NumHeads: 4, NumKvHeads: 2, RmsNormEps: 1e-5, TieWordEmbeddings: true),
+            tok.ImageId);
+        manual_seed(seed);
+        var model = new LlavaModel(cfg, CPU);
+        return (new MllmUnderTest(model, tok, template, taskTokens, name) { MaxNewTokens = 3 }, tok);
+    }
+
+    [Fact]
+    public void RealMllmGivesAllTokensOfEveryLayerAndAnswers()
+    {
+        var (m, _) = TinyMllm();
+        using var pixels = randn(2, 3, 16, 16);
+        var promptLen = m.PromptIds("<image>\nDescribe the image.").Length;
+        using (var s = m.HiddenStates(pixels, "<image>\nDescribe the image."))
+        {
+            Assert.Equal(3, s.Layers.Count);
+            Assert.All(s.Layers, l => Assert.Equal(new long[] { 2, promptLen - 1 + 16, 32 }, l.shape));
+            Assert.Null(s.Mask);
+        }
+        var (withTokens, _) = TinyMllm(randn(4, 32));
+        using (var s = withTokens.HiddenStates(pixels, "<image>\nDescribe the image."))
+            Assert.Equal(promptLen - 1 + 16 + 4, s.Layers[0].shape[1]);
+        Assert.NotEqual(m.Hash, withTokens.Hash);
+        Assert.Equal(m.Hash, MllmUnderTest.WeightsHash(m.Model));         // recomputed from the weights
+        using (no_grad()) m.Model.MmProjector.parameters().First().add_(1e-3f);
+        Assert.NotEqual(m.Hash, MllmUnderTest.WeightsHash(m.Model));      // (Hash itself is computed once)
+
+        var replies = m.Answer(["<image>\nhow many ?", "how many ?"], pixels[..1]);
+        Assert.Equal(2, replies.Count);
+    }
+
+    [Fact]
+    public void ProbingARealTinyMllmRunsEndToEnd()
+    {
+        var (m, _) = TinyMllm(randn(2, 32));
+        using var teacher = new PatchTeacher();
+        var g = new Generator(2);
+        using var tr = randn(8, 3, 16, 16, generator: g);
+        using var va = randn(4, 3, 16, 16, generator: g);
+        // The patch teacher reads 8×8 images: the teachers get their own copy of the images at their size.
+        using var images = new ProbeImages(tr, va, nn.functional.avg_pool2d(tr, 2), nn.functional.avg_pool2d(va, 2));
+        var r = LayerProbing.Run(m, [teacher], images, LayerProbingConfig.Quick with { MaxLayers = 3, TrainImages = 8, ValImages = 4, Probe = new ProbeOptions { Epochs = 1, BatchSize = 4 } }, CPU, dir);
+        Assert.Equal([1, 2, 3], r.Curves[0].Layers);
+        Assert.All(r.Curves[0].Cosines, c => Assert.InRange(c, -1.0, 1.0));
+        Assert.Equal(m.Hash, r.ModelHash);
+    }
+}

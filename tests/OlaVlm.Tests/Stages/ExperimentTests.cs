@@ -1,0 +1,76 @@
+using OlaVlm.Data;
+using OlaVlm.Model;
+using OlaVlm.Ola;
+using OlaVlm.Stages;
+using OlaVlm.Teachers;
+using OlaVlm.Text;
+using OlaVlm.Training;
+using OlaVlm.World;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace OlaVlm.Tests.Stages;
+
+/// The whole pipeline on a world of a few dozen 32×32 scenes with tiny random foundation models and
+/// untrained tiny teachers: both arms train, answer the benchmark, are cached and reused.
+[Collection(SerialTorchCollection.Name)]
+public class ExperimentTests
+{
+    static readonly WorldConfig Cfg = new() { Seed = 7, ImageSize = 32, PtScenes = 24, IftScenes = 24, ValScenes = 4, BenchItems = 10 };
+
+    [Fact]
+    public void Baseline_and_ola_train_on_the_same_data_are_scored_and_reused()
+    {
+        var world = OlaVlm.World.World.Build(Cfg, Core.Paths.OutDir("test-stages", "world"));
+        var template = ChatTemplate.Miniature();
+        var tok = WorldTokenizer.BuildOrLoad(world, template);
+        manual_seed(0);
+        var f = new FoundationParts(
+            new ClipVisionModel(new ClipVisionConfig(32, 64, 2, 4, ImageSize: 32, PatchSize: 8), CPU),
+            new LlamaForCausalLM(new LlamaConfig(tok.VocabSize, 32, 64, 2, 4, 2, 1e-5, TieWordEmbeddings: true), CPU),
+            tok, template);
+        var teachers = new ITeacher[] { MiniTeacher.Create(DepthTeacherConfig.Tiny), MiniTeacher.Create(SegTeacherConfig.Tiny), MiniTeacher.Create(GenTeacherConfig.Tiny) };
+        var ds = LlavaDataset.Load(world.PtJson);
+        using var bank = ImageBank.Load(ds);
+        var targets = WorldTeachers.Cached(teachers, ds, bank, "pt", Core.Paths.OutDir("test-stages", "targets", Guid.NewGuid().ToString("N")));
+        var cfg = new ExperimentConfig
+        {
+            Ola = OlaConfig.Miniature with { NumTaskTokens = 4, PredictorHeads = 2, PredictorDimHead = 8 },
+            Pretrain = StageConfig.QuickPretrain with { Steps = 3, BatchSize = 4 },
+            Finetune = StageConfig.QuickFinetune with { Steps = 3, BatchSize = 4 },
+            MaxNewTokens = 3,
+        };
+        long seed = Random.Shared.NextInt64(1, 1 << 40); // a fresh cache entry per test run
+        var quiet = new ConsoleProgress(TextWriter.Null);
+        var r = Experiment.RunBaselineAndOla(world, f, targets, cfg, seed, quiet);
+
+        Assert.False(r.Baseline.Reused);
+        Assert.Null(r.Baseline.Model.Heads);
+        Assert.NotNull(r.Ola.Model.Heads);
+        Assert.Equal(16, r.Ola.Model.OlaConfig!.Spec(OlaTask.Depth).NumTargetTokens); // from the teacher
+        Assert.Equal(10, r.Baseline.Answers.Count);
+        Assert.Equal(10, r.Ola.Answers.Count);
+        var basePt = r.Baseline.Stage(StageKind.Pretrain).Metrics;
+        var olaPt = r.Ola.Stage(StageKind.Pretrain).Metrics;
+        Assert.Equal(3, basePt.Count);
+        Assert.Contains("emb", olaPt[0].Keys);
+        Assert.DoesNotContain("emb", basePt[0].Keys);
+        Assert.Equal(3, r.Ola.Stage(StageKind.Finetune).Metrics.Count);
+        Assert.Contains(r.ScoreTable(), row => row.Metric == "Overall");
+
+        var again = Experiment.RunBaselineAndOla(world, f, targets, cfg, seed, quiet);
+        Assert.True(again.Baseline.Reused && again.Ola.Reused);
+        Assert.Equal(r.Hash, again.Hash);
+        Assert.Equal(r.Ola.Answers, again.Ola.Answers);
+        Assert.Equal(MetricsLog.Column(olaPt, "loss"), MetricsLog.Column(again.Ola.Stage(StageKind.Pretrain).Metrics, "loss"));
+        foreach (var (name, p) in r.Ola.Model.named_parameters().Select(x => (x.name, x.parameter)))
+            Assert.True(StageFixture.Same(p, again.Ola.Model.get_parameter(name)), name);
+
+        using var val = new ConversationData(LlavaDataset.Load(world.ValJson), tok, template);
+        var gallery = PredictionGallery.Build(r.Ola.Model, world, "val", val, teachers.ToDictionary(t => TeacherTargets.Task(t.Kind)), count: 2);
+        Assert.Equal(2 * 3, gallery.Count);
+        Assert.All(gallery, g => Assert.Equal(3 + r.Ola.Model.Heads!.Layers(g.Task).Count, g.Cells.Count));
+        Assert.All(gallery.SelectMany(g => g.Cells), c => Assert.Equal(32, c.Picture.Width));
+        foreach (var t in targets.Values) t.Dispose();
+    }
+}

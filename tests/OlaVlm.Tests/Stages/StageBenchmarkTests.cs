@@ -1,0 +1,28 @@
+using OlaVlm.Stages;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace OlaVlm.Tests.Stages;
+
+/// Figures only (run with --filter Category=Benchmark); nothing here is a timed assert.
+[Collection(SerialTorchCollection.Name)]
+public class StageBenchmarkTests(ITestOutputHelper output)
+{
+    [Fact, Trait("Category", "Benchmark")]
+    public void Pt_step_time_cached_vs_on_the_fly()
+    {
+        var w = new StringWriter();
+        var r = StageBenchmarks.PtStepTime(log: w);
+        output.WriteLine(w.ToString());
+        Assert.True(r.CachedSecondsPerStep > 0 && r.OnTheFlySecondsPerStep > 0);
+    }
+
+    [Fact, Trait("Category", "Benchmark")]
+    public void Pt_rss_over_1000_steps()
+    {
+        var w = new StringWriter();
+        var r = StageBenchmarks.PtRss(1000, log: w);
+        output.WriteLine(w.ToString());
+        Assert.Equal(1000, r.Steps);
+    }
+}
