@@ -10,7 +10,7 @@ public static class WorldTokenizer
 {
     public static WordTokenizer BuildOrLoad(WorldData world, ChatTemplate template)
     {
-        var path = Path.Combine(world.Root, $"tokenizer-{template.Name}.json");
+        var path = Path.Combine(world.Root, $"tokenizer-{template.Name}-v{WordTokenizer.Scheme}.json");
         if (File.Exists(path)) return WordTokenizer.Load(path);
         var corpus = new List<string> { template.System, template.UserPrefix, template.UserSuffix, template.AssistantPrefix };
         foreach (var json in new[] { world.PtJson, world.IftJson, world.ValJson })

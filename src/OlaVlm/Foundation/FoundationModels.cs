@@ -37,7 +37,7 @@ public sealed record MiniFoundation(ClipModel Clip, LlamaForCausalLM Llm, WordTo
 public static class FoundationModels
 {
     /// Bump when training code changes what the same config produces.
-    public const string Version = "found-1";
+    public const string Version = "found-2"; // 2: WordTokenizer scheme 2 (atomic "(A)" choice tokens)
     internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     public static string CacheDir(WorldData world, FoundationConfig config) =>

@@ -104,5 +104,5 @@ public sealed class OlaVlmModel : nn.Module
     }
 
     /// Loads a file written by Save; every key and shape is checked first (all problems in one exception).
-    public void Load(string file) => Training.Checkpoint.LoadModel(this, file);
+    public void Load(string file) => Training.RunCheckpoint.LoadModel(this, file);
 }

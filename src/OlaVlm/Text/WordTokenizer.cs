@@ -3,12 +3,18 @@ using System.Text.RegularExpressions;
 
 namespace OlaVlm.Text;
 
-/// The miniature world's tokenizer: lower-case words, numbers and single punctuation marks.
+/// The miniature world's tokenizer: lower-case words, numbers and single punctuation marks — except
+/// multiple-choice markers "(A)".."(Z)", which stay one upper-case token each, so a model answers in
+/// exactly the form CV-Bench's reference parser reads (regex \(([A-Z])\), case-sensitive).
 /// Ids 0–4 are <pad> <bos> <eos> <unk> <image>; then words by descending corpus frequency, ties
 /// broken by ordinal string order, so the same corpus always gives the same vocabulary.
 public sealed partial class WordTokenizer : ITokenizer
 {
     public static readonly string[] Specials = ["<pad>", "<bos>", "<eos>", "<unk>", "<image>"];
+
+    /// How text is split; saved with the vocabulary, and part of every cache key built on it.
+    /// 2: choice markers "(A)" are single case-preserving tokens.
+    public const int Scheme = 2;
     private readonly string[] vocab;
     private readonly Dictionary<string, long> ids;
 
@@ -64,16 +70,19 @@ public sealed partial class WordTokenizer : ITokenizer
     public long SpecialId(string token) =>
         Array.IndexOf(Specials, token) is var i and >= 0 ? i : throw new ArgumentException($"WordTokenizer: '{token}' is not a special token");
 
-    /// Lower-cases, then yields special tokens, runs of letters/digits, and single other non-space characters.
-    public static IEnumerable<string> Split(string text) => Pieces().Matches(text.ToLowerInvariant()).Select(m => m.Value);
+    /// Yields special tokens, choice markers "(A)" as they are, and otherwise lower-cased runs of
+    /// letters/digits and single other non-space characters.
+    public static IEnumerable<string> Split(string text) =>
+        Pieces().Matches(text).Select(m => m.Value.Length == 3 && m.Value[0] == '(' && m.Value[2] == ')' && char.IsAsciiLetterUpper(m.Value[1])
+            ? m.Value : m.Value.ToLowerInvariant());
 
-    [GeneratedRegex(@"<pad>|<bos>|<eos>|<unk>|<image>|[\p{L}\p{Nd}]+|[^\s\p{L}\p{Nd}]")]
+    [GeneratedRegex(@"<pad>|<bos>|<eos>|<unk>|<image>|\([A-Z]\)|[\p{L}\p{Nd}]+|[^\s\p{L}\p{Nd}]")]
     private static partial Regex Pieces();
 
     public void Save(string path)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        File.WriteAllText(path, JsonSerializer.Serialize(new { type = "word", vocab }, new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(path, JsonSerializer.Serialize(new { type = "word", scheme = Scheme, vocab }, new JsonSerializerOptions { WriteIndented = true }));
     }
 
     public static WordTokenizer Load(string path)
@@ -81,6 +90,9 @@ public sealed partial class WordTokenizer : ITokenizer
         using var doc = JsonDocument.Parse(File.ReadAllText(path));
         if (!doc.RootElement.TryGetProperty("vocab", out var v) || v.ValueKind != JsonValueKind.Array)
             throw new InvalidDataException($"{path}: no 'vocab' array");
+        int scheme = doc.RootElement.TryGetProperty("scheme", out var sc) ? sc.GetInt32() : 1;
+        if (scheme != Scheme)
+            throw new InvalidDataException($"{path}: tokenizer split scheme {scheme}, this code uses {Scheme}; delete the file (or its cache folder) to rebuild");
         try { return new WordTokenizer(v.EnumerateArray().Select(e => e.GetString() ?? "").ToList()); }
         catch (ArgumentException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }
     }

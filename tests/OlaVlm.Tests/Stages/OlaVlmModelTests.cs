@@ -106,7 +106,7 @@ public class OlaVlmModelTests
             Assert.True(Same(p, other.get_parameter(name)), name);
         // Without the heads the same weights answer through a different (shorter) sequence.
         var baseline = NewModel(heads: false);
-        Assert.Throws<OlaVlm.Training.CheckpointMismatchException>(() => baseline.Load(file));
+        Assert.Throws<OlaVlm.Core.CheckpointMismatchException>(() => baseline.Load(file));
     }
 
     [Fact]

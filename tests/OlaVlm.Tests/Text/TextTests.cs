@@ -65,3 +65,20 @@ public class TextTests
         Assert.Equal("<|eot_id|>", ChatTemplate.Llama3().Stop);
     }
 }
+
+public class ChoiceMarkerTests
+{
+    [Fact]
+    public void ChoiceMarkersStayOneUpperCaseTokenSoTheReferenceParserReadsThem()
+    {
+        var tok = OlaVlm.Text.WordTokenizer.Build(["How many cubes? (A) 1 (B) 2", "The answer is (B)."]);
+        var ids = tok.Encode("(B) two");
+        Assert.Equal(2, ids.Length);                       // "(B)" and "two"... or <unk> for unseen "two"
+        Assert.Equal("(B)", tok.Vocabulary[(int)ids[0]]);
+        var decoded = tok.Decode(tok.Encode("The answer is (B)."));
+        Assert.Equal("the answer is (B).", decoded);
+        Assert.Equal('B', OlaVlm.Eval.AnswerParser.Parse(decoded, OlaVlm.Eval.AnswerParsing.Reference));
+        // Lower-case "(b)" in text is not a marker: it splits into "(", "b", ")".
+        Assert.Equal(3, tok.Encode("(b)").Length);
+    }
+}
