@@ -74,7 +74,7 @@ public sealed record ExperimentConfig
     public int MaxNewTokens { get; init; } = 6;
     public int EvalBatchSize { get; init; } = 32;
 
-    public static ExperimentConfig Quick => new() { BenchLimit = 120 };
+    public static ExperimentConfig Quick => new() { BenchLimit = 60 };
     public static ExperimentConfig Full => new() { Pretrain = StageConfig.FullPretrain, Finetune = StageConfig.FullFinetune };
 }
 

@@ -79,7 +79,7 @@ public class StageTests
     public void Tiny_pretrain_run_lowers_the_total_loss()
     {
         var m = NewModel(seed: 1);
-        var r = Stage.Run(m, Pt(steps: 15) with { BatchSize = 8 }, NewData(16), Targets(), RunDir("pt-falls"), progress: Quiet);
+        var r = Stage.Run(m, Pt(steps: 30) with { BatchSize = 8 }, NewData(16), Targets(), RunDir("pt-falls"), progress: Quiet);
         var loss = MetricsLog.Column(r.Metrics, "loss");
         double first = loss.Take(3).Average(), last = loss.TakeLast(3).Average();
         Assert.True(last < 0.9 * first, $"loss {first:F4} → {last:F4}");
