@@ -128,4 +128,15 @@ public class StageTests
         Assert.Contains(changed, n => n.StartsWith("ola.task_tokens."));
         Assert.False(m.Llava.TrainVisionTower);
     }
+
+    [Fact]
+    public void Bf16_weights_train_the_baseline_and_are_refused_clearly_with_heads()
+    {
+        var m = NewModel(heads: false);
+        var r = Stage.Run(m, Pt(steps: 2) with { Bf16Weights = true }, NewData(), null, RunDir("bf16"), progress: Quiet);
+        Assert.Equal(TorchSharp.torch.ScalarType.BFloat16, m.Llava.MmProjector.parameters().First().dtype);
+        Assert.All(MetricsLog.Column(r.Metrics, "ntp"), v => Assert.True(double.IsFinite(v) && v > 0));
+        var e = Assert.Throws<NotSupportedException>(() => Stage.Run(NewModel(), Pt(steps: 2) with { Bf16Weights = true }, NewData(), Targets(), RunDir("bf16-ola"), progress: Quiet));
+        Assert.Contains("Bf16Weights", e.Message);
+    }
 }
