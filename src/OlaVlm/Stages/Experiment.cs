@@ -73,8 +73,11 @@ public sealed record ExperimentConfig
     public int BenchLimit { get; init; } = 0;
     public int MaxNewTokens { get; init; } = 6;
     public int EvalBatchSize { get; init; } = 32;
+    /// Lenient by default because the miniature's word tokenizer lowercases: the model writes "(c)", which
+    /// the reference regex `\(([A-Z])\)` would miss. Use Reference for real checkpoints (paper numbers).
+    public AnswerParsing Parsing { get; init; } = AnswerParsing.Lenient;
 
-    public static ExperimentConfig Quick => new() { BenchLimit = 120 };
+    public static ExperimentConfig Quick => new() { BenchLimit = 60 };
     public static ExperimentConfig Full => new() { Pretrain = StageConfig.FullPretrain, Finetune = StageConfig.FullFinetune };
 }
 
@@ -160,7 +163,7 @@ public static class Experiment
                     var saved = JsonSerializer.Deserialize<List<string>>(File.ReadAllText(answersFile))
                                 ?? throw new InvalidDataException($"{answersFile} holds no answers");
                     if (saved.Count != bench.Count) throw new InvalidDataException($"{answersFile} has {saved.Count} answers for {bench.Count} benchmark items");
-                    return new ArmResult(name, model, results, saved, CvBenchScorer.Score(bench, saved), true);
+                    return new ArmResult(name, model, results, saved, CvBenchScorer.Score(bench, saved, cfg.Parsing), true);
                 }
                 var done = new List<StageResult>();
                 foreach (var (sc, data, sub) in stages)
@@ -171,7 +174,7 @@ public static class Experiment
                 var answers = Answer(model, f.Tokenizer, f.Template, world.BenchJsonl, bench, cfg.MaxNewTokens, cfg.EvalBatchSize, device);
                 model.Save(modelFile);
                 File.WriteAllText(answersFile, JsonSerializer.Serialize(answers));
-                return new ArmResult(name, model, done, answers, CvBenchScorer.Score(bench, answers), false);
+                return new ArmResult(name, model, done, answers, CvBenchScorer.Score(bench, answers, cfg.Parsing), false);
             }
 
             var baseline = Arm("baseline", null);

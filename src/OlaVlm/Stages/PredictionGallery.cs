@@ -43,7 +43,7 @@ public static class PredictionGallery
             foreach (var task in model.Heads.Config.Tasks)
             {
                 if (!teachers.TryGetValue(task, out var teacher)) continue;
-                var cells = new List<GalleryCell> { new("image", world.Image(scene).CloneAs<Rgb24>()) };
+                var cells = new List<GalleryCell> { new("image", world.Image(scene)) };
                 cells.Add(new("ground truth", GroundTruth(world, scene, task)));
                 var target = teacher.Encode(teacherPixels[i].unsqueeze(0).to(teacher.Device));
                 cells.Add(new("teacher", Picture(task, teacher.Decode(target))));

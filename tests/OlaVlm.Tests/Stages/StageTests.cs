@@ -79,7 +79,7 @@ public class StageTests
     public void Tiny_pretrain_run_lowers_the_total_loss()
     {
         var m = NewModel(seed: 1);
-        var r = Stage.Run(m, Pt(steps: 15) with { BatchSize = 8 }, NewData(16), Targets(), RunDir("pt-falls"), progress: Quiet);
+        var r = Stage.Run(m, Pt(steps: 30) with { BatchSize = 8 }, NewData(16), Targets(), RunDir("pt-falls"), progress: Quiet);
         var loss = MetricsLog.Column(r.Metrics, "loss");
         double first = loss.Take(3).Average(), last = loss.TakeLast(3).Average();
         Assert.True(last < 0.9 * first, $"loss {first:F4} → {last:F4}");
@@ -127,5 +127,16 @@ public class StageTests
         Assert.Contains(changed, n => n.StartsWith("llava.vision_tower."));
         Assert.Contains(changed, n => n.StartsWith("ola.task_tokens."));
         Assert.False(m.Llava.TrainVisionTower);
+    }
+
+    [Fact]
+    public void Bf16_weights_train_the_baseline_and_are_refused_clearly_with_heads()
+    {
+        var m = NewModel(heads: false);
+        var r = Stage.Run(m, Pt(steps: 2) with { Bf16Weights = true }, NewData(), null, RunDir("bf16"), progress: Quiet);
+        Assert.Equal(TorchSharp.torch.ScalarType.BFloat16, m.Llava.MmProjector.parameters().First().dtype);
+        Assert.All(MetricsLog.Column(r.Metrics, "ntp"), v => Assert.True(double.IsFinite(v) && v > 0));
+        var e = Assert.Throws<NotSupportedException>(() => Stage.Run(NewModel(), Pt(steps: 2) with { Bf16Weights = true }, NewData(), Targets(), RunDir("bf16-ola"), progress: Quiet));
+        Assert.Contains("Bf16Weights", e.Message);
     }
 }
