@@ -7,9 +7,8 @@ using static TorchSharp.torch;
 
 namespace OlaVlm.Experiments;
 
-/// How the benchmark is run. Reference = CV-Bench's own parsing (an uppercase "(X)"), for real models.
-/// Miniature: the world's word tokenizer lower-cases everything, so a perfect miniature answer decodes as
-/// "(b)", which the reference regex rejects; its preset parses leniently (case-insensitive).
+/// How the benchmark is run. Reference = CV-Bench's own parsing (an uppercase "(X)", else the first
+/// character), used for the miniature too (its tokenizer keeps "(A)" as one upper-case token).
 public sealed record BenchConfig
 {
     /// Evaluate only the first N items (null = all).
@@ -20,7 +19,9 @@ public sealed record BenchConfig
     public string ImagePrefix { get; init; } = "<image>\n";
 
     public static BenchConfig Reference => new();
-    public static BenchConfig Miniature => new() { Parsing = AnswerParsing.Lenient };
+    /// Case-insensitive parsing ("(b)" counts as B): a diagnostic beside the reference score, for models
+    /// whose tokenizer does not keep the choice letters' case.
+    public static BenchConfig Lenient => new() { Parsing = AnswerParsing.Lenient };
 }
 
 /// A benchmark file and how to find its images: the world's bench.jsonl or the real CV-Bench test.jsonl

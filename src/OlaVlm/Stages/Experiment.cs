@@ -73,9 +73,9 @@ public sealed record ExperimentConfig
     public int BenchLimit { get; init; } = 0;
     public int MaxNewTokens { get; init; } = 6;
     public int EvalBatchSize { get; init; } = 32;
-    /// Lenient by default because the miniature's word tokenizer lowercases: the model writes "(c)", which
-    /// the reference regex `\(([A-Z])\)` would miss. Use Reference for real checkpoints (paper numbers).
-    public AnswerParsing Parsing { get; init; } = AnswerParsing.Lenient;
+    /// CV-Bench's reference parsing. The miniature's tokenizer keeps "(A)" as one upper-case token, so
+    /// its replies are read exactly as a real model's are.
+    public AnswerParsing Parsing { get; init; } = AnswerParsing.Reference;
 
     public static ExperimentConfig Quick => new() { BenchLimit = 60 };
     public static ExperimentConfig Full => new() { Pretrain = StageConfig.FullPretrain, Finetune = StageConfig.FullFinetune };

@@ -84,7 +84,7 @@ public class BenchEvaluationTests : IDisposable
         Assert.All(model.Calls, c => Assert.All(c.Prompts, p => Assert.StartsWith("<image>\n", p)));
         Assert.All(model.Calls, c => Assert.Equal(new long[] { c.Prompts.Count, 3, 8, 8 }, c.PixelShape));
 
-        var lenient = BenchEvaluation.Evaluate(model, bench, BenchConfig.Miniature);
+        var lenient = BenchEvaluation.Evaluate(model, bench, BenchConfig.Lenient);
         Assert.Equal(2.0 / 3, lenient.BySource["ADE20K"].Accuracy, 12);
         Assert.Equal(0.5, lenient.BySource["Omni3D"].Accuracy, 12);
     }
@@ -115,7 +115,7 @@ public class BenchEvaluationTests : IDisposable
         Assert.True(model.Calls.Count > calls);
         // Replies do not depend on the parsing mode: another mode re-scores the cached replies.
         int before = model.Calls.Count;
-        var lenient = BenchEvaluation.Evaluate(model, bench, BenchConfig.Miniature, cacheDir: cache);
+        var lenient = BenchEvaluation.Evaluate(model, bench, BenchConfig.Lenient, cacheDir: cache);
         Assert.Equal(before, model.Calls.Count);
         Assert.NotEqual(a.Overall, lenient.Overall);
         Assert.NotEqual(BenchEvaluation.CacheFile(cache, model, bench, BenchConfig.Reference, false), BenchEvaluation.CacheFile(cache, model, bench, BenchConfig.Reference with { ImagePrefix = "<image> " }, false));

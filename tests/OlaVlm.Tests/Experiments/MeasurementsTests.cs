@@ -24,7 +24,7 @@ public class MeasurementsTests : IDisposable
         using var images = new ProbeImages(randn(6, 3, 16, 16, generator: g), randn(3, 3, 16, 16, generator: g));
         var config = new MeasureConfig
         {
-            Bench = BenchConfig.Miniature,
+            Bench = BenchConfig.Lenient,
             Probing = LayerProbingConfig.Quick with { TrainImages = 6, ValImages = 3, MaxLayers = 2, Probe = new ProbeOptions { Epochs = 1, BatchSize = 3 } },
         };
         var r = Measurements.Run(seeds, bench, [teacher], images, config, CPU, cacheRoot: dir);
