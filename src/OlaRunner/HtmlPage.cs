@@ -18,7 +18,7 @@ static class HtmlPage
             var kind = (string?)cell["cell_type"];
             if (kind == "markdown")
             {
-                body.Append("<pre class=\"md\">").Append(WebUtility.HtmlEncode(Source(cell))).Append("</pre>\n");
+                body.Append("<div class=\"md\">").Append(Markdown.ToHtml(Source(cell))).Append("</div>\n");
                 continue;
             }
             if (kind != "code") continue;
@@ -39,7 +39,7 @@ static class HtmlPage
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, $"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{WebUtility.HtmlEncode(title)}</title>" +
             "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}pre{background:#f6f6f6;padding:6px;white-space:pre-wrap}" +
-            "pre.md{background:none;font-family:sans-serif}pre.error{color:#b00}</style></head><body>\n" + body + "</body></html>\n");
+            "pre.error{color:#b00}code{background:#f2f2f2;padding:0 3px}table{border-collapse:collapse}td{border:1px solid #ddd;padding:2px 6px}</style></head><body>\n" + body + "</body></html>\n");
     }
 
     static string Source(JsonObject cell) => cell["source"] switch

@@ -33,6 +33,7 @@ public static class Formatters
         Formatter.Register<Image>((image, writer) => writer.Write(ImageHtml.ImgTag(image)), HtmlFormatter.MimeType);
         Formatter.SetPreferredMimeTypesFor(typeof(Image), HtmlFormatter.MimeType);
         Formatter.Register<DataFrame>((df, writer) => writer.Write(DataFrameHtml.Table(df)), HtmlFormatter.MimeType);
+        Formatter.Register<ProgressView>((p, writer) => writer.Write(p.Html), HtmlFormatter.MimeType);
         Formatter.SetPreferredMimeTypesFor(typeof(DataFrame), HtmlFormatter.MimeType);
     }
 }

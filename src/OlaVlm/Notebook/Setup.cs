@@ -15,6 +15,9 @@ public static class Setup
         // and this method's body mentions none (the JIT resolves a method's types when compiling it).
         FSharpCoreResolver.Register();
         RegisterFormatters();
+        // Training loops started from a cell show one progress bar updated in place; elsewhere
+        // (no kernel, e.g. a loop on a background thread) they fall back to console lines.
+        Training.Progress.Factory = () => NotebookProgress.TryCreate() ?? new Training.ConsoleProgress();
         Console.WriteLine(Describe());
     }
 
