@@ -40,7 +40,7 @@ public sealed class OlaHeads : nn.Module
 {
     readonly TaskTokens task_tokens;
     readonly Dictionary<OlaTask, ModuleList<EmbeddingPredictor>> _heads = new();
-    readonly Dictionary<OlaTask, Parameter> _scales = new();
+    // Logit scales are looked up by name at use time (module.to replaces parameter objects).
     readonly Dictionary<OlaTask, IReadOnlyList<int>> _layers = new();
 
     public OlaConfig Config { get; }
@@ -63,9 +63,7 @@ public sealed class OlaHeads : nn.Module
             register_module($"image_{task.Name()}_heads", heads);
             if (config.UseContrastive)
             {
-                var s = new Parameter(tensor((float)config.LogitScaleInit, device: device));
-                _scales[task] = s;
-                register_parameter($"{task.Name()}_logit_scale", s);
+                register_parameter($"{task.Name()}_logit_scale", new Parameter(tensor((float)config.LogitScaleInit, device: device)));
             }
         }
         register_module("task_tokens", task_tokens);
@@ -80,7 +78,9 @@ public sealed class OlaHeads : nn.Module
         return _heads[task][i];
     }
     /// The task's logit-scale parameter s (null when the contrastive term is off).
-    public Parameter? LogitScale(OlaTask task) => _scales.GetValueOrDefault(task);
+    public Parameter? LogitScale(OlaTask task) =>
+        Config.UseContrastive && Config.Tasks.Contains(task)
+            ? named_parameters(recurse: false).First(p => p.name == $"{task.Name()}_logit_scale").parameter : null;
 
     /// layerStates: one [B, T, hidden] tensor per decoder layer, layerStates[k-1] = output of layer k.
     /// A Hugging Face style list with NumLayers+1 entries (embeddings first) is accepted; entry 0 is skipped.
@@ -116,7 +116,7 @@ public sealed class OlaHeads : nn.Module
                 var pred = heads[i].forward(h, masks[task].Media, queries);
                 preds[(task, layer)] = pred;
                 if (target is null) continue;
-                var terms = EmbeddingLoss.Compute(pred, target, hasImage, _scales.GetValueOrDefault(task), Config.LogitScaleMax);
+                var terms = EmbeddingLoss.Compute(pred, target, hasImage, LogitScale(task), Config.LogitScaleMax);
                 var weighted = terms.Weighted(spec.LossWeight, Config.ContrastiveWeight);
                 loss = loss + weighted;
                 parts.Add(new EmbeddingLossPart(task, layer, terms.SmoothL1.detach(), terms.InfoNce.detach(), weighted.detach()));

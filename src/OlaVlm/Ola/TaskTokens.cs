@@ -19,7 +19,9 @@ namespace OlaVlm.Ola;
 public sealed class TaskTokens : nn.Module
 {
     readonly OlaConfig _config;
-    readonly Dictionary<OlaTask, Parameter> _params = new();
+    // Tasks only: the parameters are looked up by name at use time, because module.to(dtype/device)
+    // replaces parameter objects and a cached reference would then point at a stale tensor.
+    readonly HashSet<OlaTask> _tasks = new();
     readonly Dictionary<OlaTask, int> _offsets = new();
     readonly Device _device;
 
@@ -41,7 +43,7 @@ public sealed class TaskTokens : nn.Module
             var task = config.Tasks[i];
             long rows = task == OlaTask.Gen ? Math.Max(n, 1) : config.Spec(task).NumTargetTokens;
             var p = new Parameter(randn(rows, hidden, device: device) * config.TaskTokenInitStd);
-            _params[task] = p;
+            _tasks.Add(task);
             _offsets[task] = i * n;
             register_parameter($"special_{task.Name()}_tokens", p);
         }
@@ -50,7 +52,9 @@ public sealed class TaskTokens : nn.Module
     /// The full parameter of a task: [NumTargetTokens, hidden] for depth/seg (the predictor's queries),
     /// [max(N,1), hidden] for gen.
     public Parameter Query(OlaTask task) =>
-        _params.TryGetValue(task, out var p) ? p : throw new KeyNotFoundException($"TaskTokens: task '{task.Name()}' is not in OlaConfig.Tasks [{string.Join(",", Order)}]");
+        _tasks.Contains(task) ? Own($"special_{task.Name()}_tokens") : throw new KeyNotFoundException($"TaskTokens: task '{task.Name()}' is not in OlaConfig.Tasks [{string.Join(",", Order)}]");
+
+    Parameter Own(string name) => named_parameters(recurse: false).First(p => p.name == name).parameter;
 
     /// Offset of a task's N tokens inside the task-token block.
     public int Offset(OlaTask task) =>

@@ -70,11 +70,6 @@ public static class Stage
         model.Llava.TrainVisionTower = cfg.Kind == StageKind.VisualPretrain;
         if (cfg.Bf16Weights && model.parameters().First().dtype != ScalarType.BFloat16)
         {
-            // module.to(dtype) swaps parameter tensors; TaskTokens and OlaHeads keep their own references
-            // (dictionaries of Parameter), which would then point at disposed tensors.
-            if (model.Heads is not null)
-                throw new NotSupportedException("Stage: Bf16Weights cannot convert a model with OLA heads in place (TaskTokens/OlaHeads " +
-                                                "hold parameter references that module.to(dtype) invalidates); train the heads in float32");
             model.to(ScalarType.BFloat16);
         }
         return ParamGroups.Build(model, cfg.ToTrainConfig(outputDir: ""),
