@@ -284,4 +284,65 @@ public class BenchDiagnostics(ITestOutputHelper output)
             Directory.Delete(dir, true);
         }
     }
+    /// Controlled test on real scenes: only the ift colour questions ("What colour is the cube?"), one
+    /// per sample, IFT preset (projector + LLM); held-out accuracy of greedy replies, own vs shuffled images.
+    /// DIAG_KIND=vpt trains the vision tower too (VisualPretrain stage).
+    [SkippableFact]
+    public void LearnsColourOnScenes()
+    {
+        var run = FullRun();
+        Skip.If(run is null, "no full-profile run under OLA_OUT");
+        var (world, mini) = run!.Value;
+        var f = FoundationParts.From(mini, CPU);
+        var tok = f.Tokenizer;
+        var ift = LlavaDataset.Load(world.IftJson);
+        var qa = new List<(string Image, string Q, string A)>();
+        foreach (var r in ift.Records.Where(r => r.HasImage))
+            for (int t = 0; t + 1 < r.Conversations.Count; t += 2)
+                if (r.Conversations[t].Value.Contains("What colour is"))
+                    qa.Add((r.Image!, r.Conversations[t].Value.Replace("<image>\n", ""), r.Conversations[t + 1].Value));
+        var test = qa.TakeLast(300).ToList(); var trainQa = qa.SkipLast(300).ToList();
+        using var bank = ImageBank.Load(qa.Select(x => x.Image).Distinct(), k => Path.Combine(ift.ImageRoot, k));
+        var images = new Dictionary<string, Tensor>();
+        foreach (var k in qa.Select(x => x.Image).Distinct()) images[k] = bank.Pixels([bank.Row(k)], CPU)[0];
+        var samples = trainQa.Select(x => { var c = f.Template.Render(tok, [new ChatTurn(ChatRole.User, "<image>\n" + x.Q), new ChatTurn(ChatRole.Assistant, x.A)]); return new MultimodalSample(c.Ids, c.Labels); }).ToList();
+        var data = new InMemoryStageData(samples, trainQa.Select(x => (string?)x.Image).ToList(), images, tok.ImageId);
+        var model = OlaVlmModel.Create(f.NewLlava(1, CPU), null);
+        if (Environment.GetEnvironmentVariable("DIAG_TOWER") == "random")
+        {
+            manual_seed(5);
+            using var fresh = new ClipVisionModel(mini.Clip.Config.Vision, CPU);
+            using var _ = no_grad();
+            var src = fresh.state_dict();
+            foreach (var (name, t) in model.Llava.VisionTower.state_dict()) t.copy_(src[name]);
+            output.WriteLine("vision tower: random init (frozen)");
+        }
+        var dir = Path.Combine(Path.GetTempPath(), "ola-diag-scol-" + Guid.NewGuid().ToString("N")[..8]);
+        var steps = int.TryParse(Environment.GetEnvironmentVariable("DIAG_STEPS"), out var st) ? st : 200;
+        var lr = double.TryParse(Environment.GetEnvironmentVariable("DIAG_LR"), out var l) ? l : 3e-4;
+        var cfg = Environment.GetEnvironmentVariable("DIAG_KIND") == "vpt"
+            ? StageConfig.QuickVisualPretrain with { Steps = steps, BatchSize = 16, ProjectorLr = lr, LlmLr = lr, VisionLr = lr, Seed = 1 }
+            : StageConfig.FullFinetune with { Steps = steps, ProjectorLr = lr, LlmLr = lr, Seed = 1 };
+        Stage.Run(model, cfg, data, null, dir);
+        var opts = new GenerationOptions(MaxNewTokens: 4, StopTokenId: f.Template.StopId(tok), PadTokenId: tok.PadId);
+        foreach (var shuffle in new[] { false, true })
+        {
+            var keys = test.Select(x => x.Image).ToArray();
+            if (shuffle) new Random(3).Shuffle(keys);
+            var replies = new List<string>();
+            for (int s = 0; s < test.Count; s += 50)
+            {
+                using var scope = NewDisposeScope();
+                var prompts = test.Skip(s).Take(50).Select(x => f.Template.Render(tok, [new ChatTurn(ChatRole.User, "<image>\n" + x.Q)], addGenerationPrompt: true).Ids).ToList();
+                var px = stack(keys.Skip(s).Take(50).Select(k => images[k]).ToArray(), 0);
+                replies.AddRange(model.Generate(prompts, px, opts).Select(ids => tok.Decode(ids)));
+            }
+            int ok = test.Select((x, i) => Norm(replies[i]) == Norm(x.A)).Count(b => b);
+            output.WriteLine($"{cfg.Kind} {steps} steps lr {lr}: held-out colour {ok}/{test.Count} ({(shuffle ? "shuffled" : "own")} images); replies " +
+                             string.Join(" ", replies.GroupBy(x => x).OrderByDescending(g => g.Count()).Take(6).Select(g => $"'{g.Key}':{g.Count()}")));
+        }
+        output.WriteLine($"{trainQa.Count} training questions");
+        Directory.Delete(dir, true);
+        static string Norm(string x) => x.Trim().TrimEnd('.').Trim().ToLowerInvariant();
+    }
 }
