@@ -345,4 +345,34 @@ public class BenchDiagnostics(ITestOutputHelper output)
         Directory.Delete(dir, true);
         static string Norm(string x) => x.Trim().TrimEnd('.').Trim().ToLowerInvariant();
     }
+    /// The baseline arm (LLaVA-1.5: PT → [VPT] → IFT, full presets) scored on the benchmark, without OLA
+    /// heads or teachers. DIAG_VPT = VisualPretrain steps (0 = none, the default recipe); DIAG_SEED.
+    [SkippableFact]
+    public void BaselineBench()
+    {
+        var run = FullRun();
+        Skip.If(run is null, "no full-profile run under OLA_OUT");
+        var (world, mini) = run!.Value;
+        var f = FoundationParts.From(mini, CPU);
+        long seed = long.TryParse(Environment.GetEnvironmentVariable("DIAG_SEED"), out var sd) ? sd : 1;
+        int vpt = int.TryParse(Environment.GetEnvironmentVariable("DIAG_VPT"), out var v) ? v : 0;
+        double vlr = double.TryParse(Environment.GetEnvironmentVariable("DIAG_VPT_LR"), out var vl) ? vl : 3e-4;
+        var model = OlaVlmModel.Create(f.NewLlava(seed, CPU), null);
+        using var pt = new ConversationData(LlavaDataset.Load(world.PtJson), f.Tokenizer, f.Template);
+        using var ift = new ConversationData(LlavaDataset.Load(world.IftJson), f.Tokenizer, f.Template);
+        var dir = Path.Combine(Path.GetTempPath(), "ola-diag-bench-" + Guid.NewGuid().ToString("N")[..8]);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        Stage.Run(model, StageConfig.FullPretrain with { Seed = seed }, new ConversationStageData(pt, f.Tokenizer.ImageId), null, Path.Combine(dir, "pt"));
+        if (vpt > 0)
+            Stage.Run(model, StageConfig.QuickVisualPretrain with { Steps = vpt, BatchSize = 16, LogEvery = 2, WarmupRatio = 0.03, Seed = seed, ProjectorLr = vlr, LlmLr = vlr, VisionLr = vlr }, new ConversationStageData(ift, f.Tokenizer.ImageId), null, Path.Combine(dir, "vpt"));
+        Stage.Run(model, StageConfig.FullFinetune with { Seed = seed }, new ConversationStageData(ift, f.Tokenizer.ImageId), null, Path.Combine(dir, "ift"));
+        var train = sw.Elapsed.TotalSeconds;
+        var bench = CvBench.Load(world.BenchJsonl);
+        var answers = Experiment.Answer(model, f.Tokenizer, f.Template, world.BenchJsonl, bench, 6, 32, CPU);
+        var score = OlaVlm.Eval.CvBenchScorer.Score(bench, answers);
+        output.WriteLine($"baseline seed {seed}, VPT {vpt} steps at {vlr}, trained in {train:F0} s: " +
+                         string.Join(", ", score.Records().Select(r => $"{r.Name} {r.Accuracy:P1} (n={r.Count})")));
+        output.WriteLine("replies: " + string.Join(" ", answers.GroupBy(a => a).OrderByDescending(g => g.Count()).Take(6).Select(g => $"{g.Key}:{g.Count()}")));
+        Directory.Delete(dir, true);
+    }
 }
