@@ -18,10 +18,13 @@ public class BenchDiagnostics(ITestOutputHelper output)
 {
     static (WorldData World, MiniFoundation Mini)? FullRun()
     {
-        var root = Path.Combine(Core.Paths.Out, "world");
-        if (!Directory.Exists(root) || !Directory.Exists(Path.Combine(Core.Paths.Out, "models"))) return null;
+        // Only an already-built full world and foundation: never build or train them here.
+        var worldHash = TheWorld.ConfigHash(new WorldConfig());
+        var foundation = new FoundationConfig();
+        if (!File.Exists(Path.Combine(Core.Paths.Out, "world", worldHash, "manifest.json")) ||
+            !File.Exists(Path.Combine(Core.Paths.Out, "models", foundation.Hash(worldHash), "foundation.json"))) return null;
         var world = TheWorld.Build(new WorldConfig());
-        var mini = FoundationModels.LoadOrTrain(world, new FoundationConfig(), CPU);
+        var mini = FoundationModels.LoadOrTrain(world, foundation, CPU);
         return (world, mini);
     }
 
@@ -39,6 +42,8 @@ public class BenchDiagnostics(ITestOutputHelper output)
         var count = scenes.Select(s => (long)s.Objects.Count - 1).ToArray();          // 0..5
         var spheres = scenes.Select(s => (long)Math.Min(s.Objects.Count(o => o.Shape == ShapeKind.Sphere), 3)).ToArray();
         var leftHalf = scenes.Select(s => s.Objects.Min(o => o.Box.CenterX) < 32 ? 1L : 0L).ToArray();
+        var colourNames = Shapes.Colors.Select(c => c.Name).ToList();
+        var colour = scenes.Select(s => (long)colourNames.IndexOf(s.Objects.MaxBy(o => o.VisiblePixels)!.Color)).ToArray();
         var trained = mini.VisionTower(CPU);
         manual_seed(5);
         var random = new ClipVisionModel(mini.Clip.Config.Vision, CPU) { SelectLayer = -2 };
@@ -50,7 +55,7 @@ public class BenchDiagnostics(ITestOutputHelper output)
             ["random 2x2"] = Features(random, bank, scenes.Count, grid: 2),
             ["pixels 8x8"] = nn.functional.adaptive_avg_pool2d(bank.Pixels(Enumerable.Range(0, scenes.Count).ToList(), CPU), [8, 8]).flatten(1),
         };
-        foreach (var (label, y, classes) in new[] { ("count (6-way)", count, 6), ("spheres 0-3+ (4-way)", spheres, 4), ("left-most in left half", leftHalf, 2) })
+        foreach (var (label, y, classes) in new[] { ("count (6-way)", count, 6), ("spheres 0-3+ (4-way)", spheres, 4), ("left-most in left half", leftHalf, 2), ("colour of the largest object (6-way)", colour, 6) })
         {
             var majority = y.GroupBy(v => v).Max(g => g.Count()) / (double)y.Length;
             output.WriteLine($"{label}: majority {majority:P1}");
