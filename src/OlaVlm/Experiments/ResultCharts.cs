@@ -1,4 +1,3 @@
-using Microsoft.FSharp.Collections;
 using OlaVlm.Notebook;
 using Plotly.NET;
 
@@ -32,9 +31,9 @@ public static class ResultCharts
             traces.Add(t);
         }
         if (traces.Count == 0) throw new ArgumentException($"ResultCharts.GroupedBars '{title}': no rows");
-        var layout = Layout(title, "", yTitle, width, height);
+        var layout = Charts.NewLayout(title, "", yTitle, width, height);
         layout.SetProperty("barmode", "group");
-        return Build(traces, layout);
+        return Charts.Build(traces, layout);
     }
 
     /// One bar per label with symmetric error bars (NaN half-widths draw none).
@@ -48,7 +47,7 @@ public static class ResultCharts
         t.SetProperty("y", means.ToArray());
         t.SetProperty("error_y", new Dictionary<string, object>
             { ["type"] = "data", ["array"] = halfWidths.Select(h => double.IsNaN(h) ? 0.0 : h).ToArray(), ["visible"] = true });
-        return Build([t], Layout(title, "", yTitle, width, height));
+        return Charts.Build([t], Charts.NewLayout(title, "", yTitle, width, height));
     }
 
     /// Probe cosine against layer, one line per (model, teacher).
@@ -67,23 +66,9 @@ public static class ResultCharts
                 traces.Add(t);
             }
         if (traces.Count == 0) throw new ArgumentException($"ResultCharts.ProbeCurves '{title}': no curves");
-        var layout = Layout(title, "", "probe cosine (val)", width, height);
+        var layout = Charts.NewLayout(title, "", "probe cosine (val)", width, height);
         // Layers are integers: one tick per layer, not 1.2, 1.4, …
         layout.SetProperty("xaxis", new Dictionary<string, object> { ["title"] = new Dictionary<string, object> { ["text"] = "LLM layer" }, ["dtick"] = 1 });
-        return Build(traces, layout);
+        return Charts.Build(traces, layout);
     }
-
-    static Layout Layout(string title, string xTitle, string yTitle, int width, int height)
-    {
-        var layout = new Layout();
-        layout.SetProperty("title", new Dictionary<string, object> { ["text"] = title });
-        if (xTitle != "") layout.SetProperty("xaxis", new Dictionary<string, object> { ["title"] = new Dictionary<string, object> { ["text"] = xTitle } });
-        if (yTitle != "") layout.SetProperty("yaxis", new Dictionary<string, object> { ["title"] = new Dictionary<string, object> { ["text"] = yTitle } });
-        layout.SetProperty("width", width);
-        layout.SetProperty("height", height);
-        return layout;
-    }
-
-    static GenericChart Build(IEnumerable<Trace> traces, Layout layout) =>
-        GenericChart.NewMultiChart(ListModule.OfSeq(traces), layout, new Config(), new DisplayOptions());
 }

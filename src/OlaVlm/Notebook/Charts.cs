@@ -93,7 +93,8 @@ public static class Charts
         return trace;
     }
 
-    static Layout NewLayout(string title, string xTitle, string yTitle, int width, int height)
+    /// A fresh layout with a title, axis titles and size (shared by the library's other chart builders).
+    internal static Layout NewLayout(string title, string xTitle, string yTitle, int width, int height)
     {
         var layout = new Layout();
         layout.SetProperty("title", new Dictionary<string, object> { ["text"] = title });
@@ -104,6 +105,6 @@ public static class Charts
         return layout;
     }
 
-    static GenericChart Build(IEnumerable<Trace> traces, Layout layout) =>
+    internal static GenericChart Build(IEnumerable<Trace> traces, Layout layout) =>
         GenericChart.NewMultiChart(ListModule.OfSeq(traces), layout, new Config(), new DisplayOptions());
 }
