@@ -10,8 +10,10 @@ using OlaRunner;
 // --keep-going runs the remaining cells (and notebooks) after a failure; the exit code is still non-zero.
 // Unless --no-build is given, the library is built first: notebooks reference out/lib/OlaVlm.dll,
 // which every build of src/OlaVlm refreshes.
+// The profile and output folder come from the flags, else from OLA_PROFILE / OLA_OUT (as the README
+// documents for every host), else the defaults (full, <repo>/out).
 
-var profile = "full";
+string? profile = null;
 string? outDir = null;
 var cellTimeout = TimeSpan.FromMinutes(30);
 var keepGoing = false;
@@ -32,10 +34,13 @@ for (int i = 0; i < args.Length; i++)
         default: selected.Add(args[i]); break;
     }
 }
-if (profile is not ("quick" or "full")) return Fail($"unknown profile '{profile}' (expected quick or full)");
+profile ??= Env("OLA_PROFILE") ?? "full";
+if (profile.Trim().ToLowerInvariant() is not ("quick" or "full"))
+    return Fail($"unknown profile '{profile}' (expected quick or full; from {(args.Contains("--profile") ? "--profile" : "OLA_PROFILE")})");
+profile = profile.Trim().ToLowerInvariant();
 
 var root = RepoRoot.Find();
-outDir = Path.GetFullPath(outDir ?? Path.Combine(root, "out"));
+outDir = Path.GetFullPath(outDir ?? Env("OLA_OUT") ?? Path.Combine(root, "out"));
 // The notebooks read the profile and the output folder from the environment, as they do in VS Code
 // or Jupyter when a user sets them.
 Environment.SetEnvironmentVariable("OLA_PROFILE", profile);
@@ -74,6 +79,8 @@ Console.WriteLine("OlaRunner: all notebooks ran.");
 foreach (var (n, s) in timings) Console.WriteLine($"  {n,-36} {s,8:F1} s");
 Console.WriteLine($"  {"total",-36} {total.Elapsed.TotalSeconds,8:F1} s");
 return 0;
+
+static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { } v && !string.IsNullOrWhiteSpace(v) ? v : null;
 
 static string FirstLine(string s) => s.Split('\n')[0].Trim();
 

@@ -37,7 +37,7 @@ public sealed record MiniFoundation(ClipModel Clip, LlamaForCausalLM Llm, WordTo
 public static class FoundationModels
 {
     /// Bump when training code changes what the same config produces.
-    public const string Version = "found-2"; // 2: WordTokenizer scheme 2 (atomic "(A)" choice tokens)
+    public const string Version = "found-3"; // 2: WordTokenizer scheme 2 (atomic "(A)" choice tokens); 3: CLIP seeded before it is built
     internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     public static string CacheDir(WorldData world, FoundationConfig config) =>
@@ -73,13 +73,15 @@ public static class FoundationModels
 
         // Mini CLIP on pt captions; retrieval on val scenes.
         var sw = Stopwatch.StartNew();
+        // Seed before building: TorchSharp seeds its default generator randomly in every process, so
+        // initial weights drawn without a seed differ from run to run (found by the determinism check).
+        manual_seed(f.Seed).Dispose();
         var clip = new ClipModel(f.ClipModelConfig(tok.VocabSize), device);
         ClipReport clipReport;
         using (var train = ClipPairs.FromCaptionData(LlavaDataset.Load(world.PtJson), tok, f.TextLength))
         using (var val = ClipPairs.FromScenes(world, "val", tok, f.TextLength))
         {
             log($"mini CLIP: {train.Count} training pairs, {val.Count} val pairs, {Params(clip)} parameters");
-            manual_seed(f.Seed).Dispose();
             MiniClip.Train(clip, train, f, tok.PadId, Path.Combine(dir, "clip", "run"), device);
             clipReport = MiniClip.Evaluate(clip, val, tok.PadId, device, sw.Elapsed.TotalSeconds);
         }

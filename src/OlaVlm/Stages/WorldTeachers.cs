@@ -58,14 +58,14 @@ public static class WorldTeachers
     /// Cached targets of every teacher for the images of `dataset` (built once, reused while the teacher's
     /// weights hash and the image set are unchanged). dir default: <world>/targets.
     public static Dictionary<OlaTask, ITargetSource> Cached(IEnumerable<ITeacher> teachers, LlavaDataset dataset, ImageBank bank,
-                                                           string split, string? dir = null)
+                                                           string split, string? dir = null, Action<string>? log = null)
     {
         dir ??= Path.Combine(Path.GetDirectoryName(Path.GetFullPath(dataset.File))!, "targets");
         var keys = dataset.Records.Where(r => r.HasImage).Select(r => r.Image!).Distinct().ToList();
         var result = new Dictionary<OlaTask, ITargetSource>();
         foreach (var t in teachers)
         {
-            var cache = TargetCache.OpenOrBuild(t, Images(keys, bank), dir, split);
+            var cache = TargetCache.OpenOrBuild(t, Images(keys, bank), dir, split, log: log);
             var missing = keys.FirstOrDefault(k => !cache.Contains(k));
             if (missing is not null)
             {

@@ -21,7 +21,9 @@ public sealed class OnTheFlyTargets(ITeacher teacher, Func<IReadOnlyList<string>
         using var scope = NewDisposeScope();
         var images = loadImages(imageIds);
         Checked.Shape(images, [imageIds.Count, 3, -1, -1], $"OnTheFlyTargets ({teacher.Name}) images");
-        return teacher.Encode(images).to(device ?? Devices.Default).MoveToOuterDisposeScope();
+        var targets = teacher.Encode(images);
+        NonFiniteTargets.Ensure(targets, imageIds, teacher.Name, $"an on-the-fly batch of {imageIds.Count}", images);
+        return targets.to(device ?? Devices.Default).MoveToOuterDisposeScope();
     }
 
     /// The teacher is owned by the caller.

@@ -16,10 +16,14 @@ namespace OlaVlm.Teachers;
 ///                                 checksum per row.
 /// A cache answers only for the teacher hash it was built with (StaleTargetCacheException otherwise);
 /// a missing id, a damaged row or a truncated file throws naming the file and the key.
+/// Nothing non-finite is stored: Build checks every batch (NonFiniteTargetException naming the teacher,
+/// batch and image ids), and Open scans every row, so a cache written before that check (format 1, or a
+/// damaged file) is refused by Open and rebuilt by OpenOrBuild.
 public sealed unsafe class TargetCache : ITargetSource
 {
     const string Magic = "OLATGT01";
-    const int Version = 1, HeaderBytes = 64;
+    /// 2: every row checked finite at build time and again at open (format-1 caches could hold NaN rows).
+    const int Version = 2, HeaderBytes = 64;
 
     sealed record Index(int Format, string Teacher, string Kind, string TeacherHash, long Tokens, long Dim,
                         string[] Ids, ulong[] Checksums);
@@ -53,17 +57,27 @@ public sealed unsafe class TargetCache : ITargetSource
         string data = DataFile(dir, teacher.Name, split), idx = IndexFile(dir, teacher.Name, split);
         long tokens = teacher.TargetShape[0], dim = teacher.TargetShape[1];
         var ids = new List<string>(); var sums = new List<ulong>(); var seen = new HashSet<string>();
+        try
+        {
         using (var fs = new FileStream(data + ".tmp", FileMode.Create, FileAccess.Write))
         {
             fs.Write(Header(tokens, dim, 0));
             var batch = new List<Tensor>();
+            int batchNo = 0;
             void Flush()
             {
                 if (batch.Count == 0) return;
                 using var scope = NewDisposeScope();
-                var t = teacher.Encode(stack(batch, 0));
+                var images = stack(batch, 0);
+                var t = teacher.Encode(images);
                 Checked.Shape(t, [batch.Count, tokens, dim], $"{teacher.Name}.Encode output");
-                var bytes = t.to(float16).cpu().contiguous().bytes;
+                var half = t.to(float16).cpu().contiguous();
+                // The float16 copy is what is stored: checking it also catches values beyond its range.
+                var batchIds = ids.Skip(ids.Count - batch.Count).ToList();
+                NonFiniteTargets.Ensure(half, batchIds, teacher.Name,
+                    $"batch {batchNo} of split '{split}' (rows {ids.Count - batch.Count}–{ids.Count - 1}, batch size {batchSize})", images);
+                batchNo++;
+                var bytes = half.bytes;
                 long rb = tokens * dim * 2;
                 for (int i = 0; i < batch.Count; i++) sums.Add(Checksum(bytes.Slice((int)(i * rb), (int)rb)));
                 fs.Write(bytes);
@@ -81,6 +95,12 @@ public sealed unsafe class TargetCache : ITargetSource
             fs.Position = 0;
             fs.Write(Header(tokens, dim, ids.Count));
         }
+        }
+        catch
+        {
+            File.Delete(data + ".tmp"); // an interrupted or refused build leaves nothing behind
+            throw;
+        }
         var ix = new Index(Version, teacher.Name, teacher.Kind.ToString(), teacher.WeightsHash, tokens, dim, [.. ids], [.. sums]);
         File.WriteAllText(idx + ".tmp", JsonSerializer.Serialize(ix));
         File.Move(data + ".tmp", data, overwrite: true);
@@ -93,6 +113,11 @@ public sealed unsafe class TargetCache : ITargetSource
     public static TargetCache Open(ITeacher teacher, string dir, string split = "train")
     {
         var c = new TargetCache(IndexFile(dir, teacher.Name, split), DataFile(dir, teacher.Name, split));
+        if (c.index.Format != Version)
+        {
+            c.Dispose();
+            throw new StaleTargetCacheException($"target cache {c.IndexPath} has format {c.index.Format}; this library writes format {Version} (rows checked finite)");
+        }
         if (c.TeacherHash != teacher.WeightsHash || !c.TargetShape.SequenceEqual(teacher.TargetShape))
         {
             var msg = $"target cache {c.IndexPath} was built by {c.TeacherName} with hash {Short(c.TeacherHash)} and shape " +
@@ -103,14 +128,18 @@ public sealed unsafe class TargetCache : ITargetSource
         return c;
     }
 
-    /// Opens the cache, or (re)builds it when missing or stale. `images` is only enumerated when building.
+    /// Opens the cache, or (re)builds it when missing, stale (other weights, older format) or holding
+    /// non-finite rows; `log` hears why it rebuilds. `images` is only enumerated when building.
     public static TargetCache OpenOrBuild(ITeacher teacher, IEnumerable<(string ImageId, Tensor Image)> images, string dir,
-                                          string split = "train", int batchSize = 64)
+                                          string split = "train", int batchSize = 64, Action<string>? log = null)
     {
         if (File.Exists(IndexFile(dir, teacher.Name, split)) && File.Exists(DataFile(dir, teacher.Name, split)))
         {
             try { return Open(teacher, dir, split); }
-            catch (StaleTargetCacheException) { }
+            catch (Exception e) when (e is StaleTargetCacheException or NonFiniteTargetException)
+            {
+                log?.Invoke($"{teacher.Name}: rebuilding the {split} target cache: {e.Message}");
+            }
         }
         return Build(teacher, images, dir, split, batchSize);
     }
@@ -135,6 +164,7 @@ public sealed unsafe class TargetCache : ITargetSource
         long expected = HeaderBytes + rowBytes * Count, actual = new FileInfo(dataPath).Length;
         if (actual != expected)
             throw new InvalidDataException($"target cache data {dataPath} has {actual} bytes, expected {expected} ({Count} rows of {Checked.Fmt(TargetShape)} fp16): truncated or from another build");
+        if (index.Format != Version) return; // an older format: Open reports it as stale, nothing else is read
         map = MemoryMappedFile.CreateFromFile(dataPath, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
         view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
         byte* p = null;
@@ -145,6 +175,13 @@ public sealed unsafe class TargetCache : ITargetSource
         {
             Dispose();
             throw new InvalidDataException($"target cache data {dataPath}: header does not match {indexPath} (expected {Magic} v{Version}, {Checked.Fmt(TargetShape)}, {Count} rows)");
+        }
+        long halfs = rowBytes / 2;
+        for (int r = 0; r < Count; r++)
+        {
+            if (NonFiniteTargets.FirstNonFiniteRow(new ReadOnlySpan<ushort>(basePtr + HeaderBytes + r * rowBytes, (int)halfs), halfs) < 0) continue;
+            Dispose();
+            throw new NonFiniteTargetException($"target cache {dataPath}: row {r} (image id '{index.Ids[r]}', teacher {index.Teacher}) holds NaN or ±Inf; rebuild the cache");
         }
     }
 

@@ -26,13 +26,17 @@ public static class Runner
         }
     }
 
-    public static Result Run(string outDir, TimeSpan timeout, params string[] args)
+    public static Result Run(string outDir, TimeSpan timeout, params string[] args) => Run(outDir, outDir, [], timeout, args);
+
+    /// outFlag: the --out value (null: no flag, the runner takes OLA_OUT or its default); outDir: where the
+    /// outputs are expected; env: variables set (or, with a null value, removed) for the child process.
+    public static Result Run(string? outFlag, string outDir, (string Name, string? Value)[] env, TimeSpan timeout, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Paths.RepoRoot };
+        foreach (var (k, v) in env) { if (v is null) psi.Environment.Remove(k); else psi.Environment[k] = v; }
         psi.ArgumentList.Add(Dll);
         psi.ArgumentList.Add("--no-build"); // the test build already refreshed out/lib/OlaVlm.dll
-        psi.ArgumentList.Add("--out");
-        psi.ArgumentList.Add(outDir);
+        if (outFlag is not null) { psi.ArgumentList.Add("--out"); psi.ArgumentList.Add(outFlag); }
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();

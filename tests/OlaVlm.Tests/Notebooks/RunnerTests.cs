@@ -45,4 +45,43 @@ public class RunnerTests
         Assert.Contains("notebook not found", r.Output);
         Assert.Contains("no-such.ipynb", r.Output);
     }
+
+    static string Text(Runner.Result r, string notebook) => string.Concat(r.Executed(notebook)["cells"]!.AsArray()
+        .Where(c => (string?)c!["cell_type"] == "code").SelectMany(c => c!["outputs"]!.AsArray()).Select(o => (string?)o!["text"]));
+
+    [Fact]
+    public void ProfileAndOutputFolder_FlagsWinOverEnvironment_EnvironmentOverDefaults()
+    {
+        var envOut = Path.Combine(Paths.Out, "test-runner", Guid.NewGuid().ToString("N"));
+        // OLA_OUT from the environment is honoured (no --out); --profile beats OLA_PROFILE.
+        var r = Runner.Run(null, envOut, [("OLA_OUT", envOut), ("OLA_PROFILE", "full")], TimeSpan.FromMinutes(5),
+                           "--profile", "quick", Fixture("env-echo.ipynb"));
+        Assert.True(r.ExitCode == 0, r.Output);
+        var text = Text(r, "env-echo");
+        Assert.Contains("OLA_PROFILE=quick", text);
+        Assert.Contains($"OLA_OUT={envOut}", text);
+        Assert.Contains($"Paths.Out={envOut}", text);
+        // The notebook's setup line carries the oneDNN guard's decision, and convolutions are right there.
+        Assert.Contains("oneDNN convolutions", text);
+        Assert.Contains("conv self-check passed: True", text);
+
+        // OLA_PROFILE from the environment is honoured without a flag; --out beats OLA_OUT.
+        var flagOut = Path.Combine(Paths.Out, "test-runner", Guid.NewGuid().ToString("N"));
+        var r2 = Runner.Run(flagOut, flagOut, [("OLA_OUT", envOut + "-not-used"), ("OLA_PROFILE", "quick")], TimeSpan.FromMinutes(5),
+                            Fixture("env-echo.ipynb"));
+        Assert.True(r2.ExitCode == 0, r2.Output);
+        Assert.Contains("OLA_PROFILE=quick", Text(r2, "env-echo"));
+        Assert.Contains($"OLA_OUT={flagOut}", Text(r2, "env-echo"));
+        Assert.False(Directory.Exists(envOut + "-not-used"));
+    }
+
+    [Fact]
+    public void ATypoInOlaProfileIsAnError()
+    {
+        var outDir = Path.Combine(Paths.Out, "test-runner", Guid.NewGuid().ToString("N"));
+        var r = Runner.Run(outDir, outDir, [("OLA_PROFILE", "quik")], TimeSpan.FromMinutes(1), Fixture("env-echo.ipynb"));
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("unknown profile 'quik'", r.Output);
+        Assert.Contains("OLA_PROFILE", r.Output);
+    }
 }

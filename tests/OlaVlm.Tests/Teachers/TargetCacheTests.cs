@@ -102,4 +102,84 @@ public sealed class TargetCacheTests : IDisposable
         var e = Assert.Throws<ArgumentException>(() => TargetCache.Build(t, [("a", Images[0]), ("a", Images[1])], dir));
         Assert.Contains("'a'", e.Message);
     }
+
+    /// A teacher that returns NaN for every image whose id is in `poisoned` (ids in build order).
+    sealed class PoisonedTeacher(MiniTeacher inner, Func<int, bool> poisonImage) : ITeacher
+    {
+        int seen;
+        public string Name => inner.Name;
+        public TeacherKind Kind => inner.Kind;
+        public long[] TargetShape => inner.TargetShape;
+        public Device Device => inner.Device;
+        public string WeightsHash => inner.WeightsHash;
+        public Tensor? Decode(Tensor embedding) => inner.Decode(embedding);
+        public void Dispose() { }
+        public Tensor Encode(Tensor images)
+        {
+            var t = inner.Encode(images);
+            for (int i = 0; i < images.shape[0]; i++, seen++)
+                if (poisonImage(seen)) t[i].fill_(float.NaN);
+            return t;
+        }
+    }
+
+    [Fact]
+    public void NonFiniteTeacherOutputIsAnErrorNamingTeacherBatchAndIds_NothingIsWritten()
+    {
+        using var t = Teacher();
+        using var bad = new PoisonedTeacher(t, i => i is 5 or 6);
+        var e = Assert.Throws<NonFiniteTargetException>(() => TargetCache.Build(bad, SyntheticScenes.WithIds(Images), dir, "train", batchSize: 4));
+        Assert.Contains(t.Name, e.Message);
+        Assert.Contains("batch 1", e.Message);        // images 4..7
+        Assert.Contains("img5, img6", e.Message);
+        Assert.DoesNotContain("img4", e.Message);
+        Assert.Contains("input images were finite", e.Message);
+        Assert.Empty(Directory.Exists(dir) ? Directory.GetFiles(dir) : []); // neither a cache nor a .tmp left
+    }
+
+    [Fact]
+    public void OnTheFlyTargetsRefuseNonFiniteOutput()
+    {
+        using var t = Teacher();
+        using var bad = new PoisonedTeacher(t, i => i == 1);
+        using var live = new OnTheFlyTargets(bad, Enumerable.Range(0, 10).ToDictionary(i => $"img{i}", i => Images[i]));
+        var e = Assert.Throws<NonFiniteTargetException>(() => live.Get(["img0", "img3"], CPU));
+        Assert.Contains("img3", e.Message);
+    }
+
+    [Fact]
+    public void ExistingCacheWithANonFiniteRowIsRefusedByOpenAndRebuiltByOpenOrBuild()
+    {
+        using var t = Teacher();
+        string data;
+        using (var cache = TargetCache.Build(t, SyntheticScenes.WithIds(Images), dir)) data = cache.DataPath;
+        long rowBytes = t.TargetShape[0] * t.TargetShape[1] * 2;
+        using (var fs = new FileStream(data, FileMode.Open, FileAccess.ReadWrite))
+        {
+            fs.Position = 64 + 6 * rowBytes + 2 * 3; // img6, fourth value: float16 NaN (0x7E00)
+            fs.Write([0x00, 0x7E]);
+        }
+        var e = Assert.Throws<NonFiniteTargetException>(() => TargetCache.Open(t, dir));
+        Assert.Contains("img6", e.Message);
+        Assert.Contains(data, e.Message);
+        var heard = new List<string>();
+        using var rebuilt = TargetCache.OpenOrBuild(t, SyntheticScenes.WithIds(Images), dir, log: heard.Add);
+        Assert.Contains(heard, m => m.Contains("rebuilding") && m.Contains("img6"));
+        using var row = rebuilt.Get(["img6"], CPU);
+        Assert.True(row.isfinite().all().item<bool>());
+    }
+
+    [Fact]
+    public void CacheOfTheFormerFormatIsStaleAndRebuilt()
+    {
+        using var t = Teacher();
+        string index;
+        using (var cache = TargetCache.Build(t, SyntheticScenes.WithIds(Images), dir)) index = cache.IndexPath;
+        File.WriteAllText(index, File.ReadAllText(index).Replace("\"Format\":2", "\"Format\":1"));
+        var e = Assert.Throws<StaleTargetCacheException>(() => TargetCache.Open(t, dir));
+        Assert.Contains("format 1", e.Message);
+        using var rebuilt = TargetCache.OpenOrBuild(t, SyntheticScenes.WithIds(Images), dir);
+        Assert.Equal(10, rebuilt.Count);
+        Assert.Contains("\"Format\":2", File.ReadAllText(index));
+    }
 }

@@ -1,0 +1,39 @@
+using System.Text.Json;
+using OlaVlm.Core;
+using OlaVlm.Experiments;
+
+// Machine checks (see README, Troubleshooting):
+//   dotnet run --project src/OlaCheck -- conv                 240 conv2d shapes against float64, oneDNN on and off
+//   dotnet run --project src/OlaCheck -- fingerprint DIR [--steps N]
+//        runs the whole pipeline for N (20) steps per stage in DIR (a fresh folder) and writes DIR/fingerprint.json;
+//        two runs with the same settings must write identical files (tests/…/DeterminismTests).
+if (args.Length == 0 || args[0] is "-h" or "--help")
+{
+    Console.WriteLine("usage: OlaCheck conv | fingerprint DIR [--steps N]");
+    return args.Length == 0 ? 1 : 0;
+}
+Console.WriteLine(OneDnn.Apply());
+switch (args[0])
+{
+    case "conv":
+        foreach (var on in new[] { true, false })
+        {
+            var check = OneDnn.With(on, () => OneDnn.SelfCheck(OneDnn.SweepCases(), repeats: 2));
+            Console.WriteLine($"oneDNN {(on ? "on " : "off")}: {check.Failures.Count} of {check.Cases.Count} convolutions wrong; worst: {check.Worst}");
+        }
+        return 0;
+    case "fingerprint" when args.Length >= 2:
+        var dir = Path.GetFullPath(args[1]);
+        int steps = args.Length >= 4 && args[2] == "--steps" ? int.Parse(args[3]) : 20;
+        Directory.CreateDirectory(dir);
+        // Everything the pipeline caches goes under DIR, so two runs share nothing but the code.
+        Environment.SetEnvironmentVariable("OLA_OUT", dir);
+        var fp = DeterminismFingerprint.Run(dir, steps, log: Console.WriteLine);
+        var file = Path.Combine(dir, "fingerprint.json");
+        File.WriteAllText(file, fp.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        Console.WriteLine($"wrote {file}");
+        return 0;
+    default:
+        Console.Error.WriteLine($"OlaCheck: unknown command '{string.Join(' ', args)}'");
+        return 1;
+}
