@@ -70,13 +70,17 @@ public sealed record LayerProbingResult(string Model, string ModelHash, IReadOnl
 }
 
 /// Probing a frozen MLLM at every layer (the paper's Fig. 3/probe analysis): run each image through the
-/// model under a fixed prompt, keep ALL tokens of every layer, and train one single-block resampler probe
-/// per layer per teacher (Eval.ProbeTrainer, smooth-L1) on train images; score it on val images with the
-/// paper's cosine (Eval.ProbeMetric). Results are cached as JSON under Paths.Out/probing, one file per
-/// model × teacher × config × images, so a notebook re-run only probes what changed.
+/// model under a fixed prompt, keep ALL tokens of every layer, and train one probe per layer per teacher
+/// (Eval.Probe, the reference Resampler form; Eval.ProbeTrainer, smooth-L1) on train images; score it on
+/// val images with the paper's cosine (Eval.ProbeMetric). Results are cached as JSON under
+/// Paths.Out/probing, one file per model × teacher × config × images, so a notebook re-run only probes
+/// what changed.
 public static class LayerProbing
 {
     static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    // Part of every cache key. 2: the probe is the reference Resampler (learned latents at the inner width,
+    // not LLM-width queries through proj_in); version-1 curves came from the other probe and are not reused.
+    const string Version = "probe-2";
 
     public static LayerProbingResult Run(IHiddenStateSource model, IReadOnlyList<ITeacher> teachers, ProbeImages images,
         LayerProbingConfig config, Device? device = null, string? cacheDir = null, Action<string>? log = null)
@@ -134,7 +138,7 @@ public static class LayerProbing
     /// The cache file of one model × teacher under this config and these images.
     public static string CacheFile(string dir, IHiddenStateSource model, ITeacher teacher, ProbeImages images, LayerProbingConfig config)
     {
-        var key = $"{model.Hash}|{teacher.WeightsHash}|{images.Hash}|{JsonSerializer.Serialize(config)}|layers={string.Join(",", config.LayersOf(model.NumLayers))}";
+        var key = $"{Version}|{model.Hash}|{teacher.WeightsHash}|{images.Hash}|{JsonSerializer.Serialize(config)}|layers={string.Join(",", config.LayersOf(model.NumLayers))}";
         var h = Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))[..16].ToLowerInvariant();
         return Path.Combine(dir, $"{Safe(teacher.Name)}-{h}.json");
     }

@@ -19,14 +19,17 @@ public static class Checkpoint
         Safetensors.SaveStateDict(stream, sd);
     }
 
-    /// Reads one .safetensors file, or a directory with model.safetensors or a sharded
-    /// model.safetensors.index.json (HF's weight_map layout). Tensors land on the CPU.
+    /// Reads one .safetensors file or PyTorch state dict (.bin/.pt/.pth, torch.save of a dict of tensors),
+    /// or a directory with model.safetensors, a sharded model.safetensors.index.json (HF's weight_map
+    /// layout) or pytorch_model.bin. Tensors land on the CPU.
     public static Dictionary<string, Tensor> Read(string path)
     {
-        if (File.Exists(path)) return Safetensors.LoadStateDict(path);
+        if (File.Exists(path)) return IsPickle(path) ? ReadPickle(path) : Safetensors.LoadStateDict(path);
         if (!Directory.Exists(path)) throw new FileNotFoundException($"Checkpoint: no file or directory '{path}'");
         var single = Path.Combine(path, "model.safetensors");
         if (File.Exists(single)) return Safetensors.LoadStateDict(single);
+        var bin = Path.Combine(path, "pytorch_model.bin");
+        if (File.Exists(bin)) return ReadPickle(bin);
         var index = Path.Combine(path, "model.safetensors.index.json");
         if (!File.Exists(index)) throw new FileNotFoundException($"Checkpoint: '{path}' has neither model.safetensors nor model.safetensors.index.json");
         var map = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(index))?["weight_map"]?.AsObject()
@@ -35,6 +38,18 @@ public static class Checkpoint
         foreach (var shard in map.Select(kv => kv.Value!.GetValue<string>()).Distinct())
             foreach (var kv in Safetensors.LoadStateDict(Path.Combine(path, shard))) all[kv.Key] = kv.Value;
         return all;
+    }
+
+    static bool IsPickle(string path) => Path.GetExtension(path).ToLowerInvariant() is ".bin" or ".pt" or ".pth";
+
+    /// A torch.save'd state dict (PyBridge's unpickler): string keys, tensor values, nothing else.
+    static Dictionary<string, Tensor> ReadPickle(string path)
+    {
+        var table = PyTorchUnpickler.UnpickleStateDict(path);
+        var sd = new Dictionary<string, Tensor>();
+        foreach (System.Collections.DictionaryEntry e in table)
+            sd[(string)e.Key] = e.Value as Tensor ?? throw new InvalidDataException($"Checkpoint {path}: entry '{e.Key}' is not a tensor");
+        return sd;
     }
 
     /// Copies `stateDict` into `module` after mapping names (null = drop the key). Any unknown key,

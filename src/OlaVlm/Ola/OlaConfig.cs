@@ -62,8 +62,13 @@ public sealed record OlaConfig
     /// Learnable logit scale s: logits are multiplied by min(exp(s), LogitScaleMax) (CLIP-style).
     public double LogitScaleInit { get; init; } = 2.0;
     public double LogitScaleMax { get; init; } = 100.0;
+    /// How text-only samples enter the embedding loss. Default: the reference's intent, masked and averaged
+    /// over the whole batch with text-only rows as InfoNCE negatives; ImageSamplesOnly averages over image
+    /// samples only; ReleasedBroadcast reproduces the released code's [B]×[B,1,1] InfoNCE broadcast.
+    public EmbeddingLossReduction LossReduction { get; init; } = EmbeddingLossReduction.MaskedBatchMean;
 
     /// The predictor (TaskTokenResampler): one Perceiver block, 4 heads of 32, feed-forward multiplier 1.
+    /// Its number of queries is the task's NumTargetTokens; given latents are fitted to it by QueryTiling.
     public int PredictorDepth { get; init; } = 1;
     public int PredictorHeads { get; init; } = 4;
     public int PredictorDimHead { get; init; } = 32;

@@ -84,8 +84,10 @@ public sealed class OlaHeads : nn.Module
 
     /// layerStates: one [B, T, hidden] tensor per decoder layer, layerStates[k-1] = output of layer k.
     /// A Hugging Face style list with NumLayers+1 entries (embeddings first) is accepted; entry 0 is skipped.
-    /// targets[task]: [B, NumTargetTokens, TargetDim] teacher embeddings (rows of text-only samples are
-    /// ignored, any values); a task without a target is predicted but adds no loss; null = predict only.
+    /// targets[task]: [B, NumTargetTokens, TargetDim] teacher embeddings; rows of text-only samples are
+    /// masked out of the loss as Config.LossReduction says (under the default they stay as InfoNCE
+    /// negatives, so they must be finite); a task without a target is predicted but adds no loss;
+    /// null = predict only.
     public OlaHeadsOutput Forward(IReadOnlyList<Tensor> layerStates, OlaBatchLayout layout,
                                   IReadOnlyDictionary<OlaTask, Tensor>? targets = null)
     {
@@ -112,11 +114,11 @@ public sealed class OlaHeads : nn.Module
             {
                 int layer = _layers[task][i];
                 var h = layerStates[skip + layer - 1];
-                var queries = task == OlaTask.Gen ? GenQuery(h, masks[task].Own) : task_tokens.Query(task);
+                var queries = task == OlaTask.Gen ? GenLatents(h, layout) : task_tokens.Query(task);
                 var pred = heads[i].forward(h, masks[task].Media, queries);
                 preds[(task, layer)] = pred;
                 if (target is null) continue;
-                var terms = EmbeddingLoss.Compute(pred, target, hasImage, LogitScale(task), Config.LogitScaleMax);
+                var terms = EmbeddingLoss.Compute(pred, target, hasImage, LogitScale(task), Config.LogitScaleMax, Config.LossReduction);
                 var weighted = terms.Weighted(spec.LossWeight, Config.ContrastiveWeight);
                 loss = loss + weighted;
                 parts.Add(new EmbeddingLossPart(task, layer, terms.SmoothL1.detach(), terms.InfoNce.detach(), weighted.detach()));
@@ -125,14 +127,27 @@ public sealed class OlaHeads : nn.Module
         return new OlaHeadsOutput(loss, parts, preds);
     }
 
-    /// Mean of the ⟨gen⟩ hidden states at this layer: [B, 1, hidden]. Samples without ⟨gen⟩ tokens
-    /// (text-only, or N = 0) use the mean of the learned gen parameter instead.
-    Tensor GenQuery(Tensor h, Tensor own)
+    /// The gen predictor's latents: its N ⟨gen⟩ hidden states at this layer, [B, N, hidden] (reference:
+    /// the gen task tokens' slice of the layer); the predictor fits them to its query count (QueryTiling:
+    /// the mean for the paper's single query). Samples without ⟨gen⟩ tokens (text-only) use the learned
+    /// gen parameter instead, and so does everyone with N = 0 (then [1, hidden], a learned query).
+    Tensor GenLatents(Tensor h, OlaBatchLayout layout)
     {
-        var w = own.to_type(h.dtype).unsqueeze(-1);                       // [B, T, 1]
-        var count = w.sum(1);                                               // [B, 1]
-        var mean = (h * w).sum(1) / count.clamp_min(1);                     // [B, hidden]
-        var fallback = task_tokens.Query(OlaTask.Gen).mean([0]).to_type(h.dtype).expand_as(mean);
-        return where(count > 0, mean, fallback).unsqueeze(1);
+        var param = task_tokens.Query(OlaTask.Gen).to_type(h.dtype);
+        int n = Config.NumTaskTokens;
+        if (n == 0) return param;
+        long b = h.shape[0];
+        int offset = task_tokens.Offset(OlaTask.Gen);
+        var pos = new long[b * n];
+        var own = new bool[b];
+        for (int i = 0; i < b; i++)
+        {
+            own[i] = layout.TaskStart[i] >= 0;
+            for (int j = 0; j < n; j++) pos[i * n + j] = own[i] ? layout.TaskStart[i] + offset + j : 0;
+        }
+        var index = tensor(pos, device: h.device).view(b, n, 1).expand(b, n, h.shape[2]);
+        var gathered = h.gather(1, index);                                         // [B, N, hidden]
+        var hasOwn = tensor(own, device: h.device).view(b, 1, 1);
+        return where(hasOwn, gathered, param.unsqueeze(0).expand(b, -1, -1));
     }
 }

@@ -111,7 +111,9 @@ public sealed record ExperimentResult(string Dir, string Hash, ArmResult Baselin
 /// unchanged inputs reuse the saved models and answers; an interrupted stage resumes from its checkpoint.
 public static class Experiment
 {
-    const string Version = "exp-1";
+    // 2: embedding loss reduced over the whole batch (EmbeddingLossReduction.MaskedBatchMean) and gen
+    //    latents fitted by QueryTiling, as the reference; runs of version 1 averaged over image samples only.
+    const string Version = "exp-2";
     static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
 
     public static string Hash(WorldData world, FoundationParts f, IReadOnlyDictionary<OlaTask, ITargetSource> targets, ExperimentConfig cfg, long seed)

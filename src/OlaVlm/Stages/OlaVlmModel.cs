@@ -58,7 +58,7 @@ public sealed class OlaVlmModel : nn.Module
     public Tensor? TaskTokenSequence() => Active && ola!.TaskTokens.BlockLength > 0 ? ola.TaskTokens.Sequence() : null;
 
     /// pixels: one row per sample with an image placeholder (sample order). targets[task]: [B, tokens, dim]
-    /// teacher embeddings for ALL B samples (text-only rows: any values, they are masked out), or null for
+    /// teacher embeddings for ALL B samples (text-only rows: finite; masked per OlaConfig.LossReduction), or null for
     /// no embedding loss. predict: run the heads even without targets (for looking at predictions).
     public OlaForward forward(Tensor? pixels, IReadOnlyList<MultimodalSample> samples,
                               IReadOnlyDictionary<OlaTask, Tensor>? targets = null, bool predict = false)

@@ -45,7 +45,8 @@ public static class TeacherTargets
         config.ForTeachers(sources.ToDictionary(kv => kv.Key, kv => kv.Value.TargetShape));
 
     /// Targets for a whole batch: [B, tokens, dim] per task, image samples' rows from the source (by image
-    /// key, in order), text-only rows zero (EmbeddingLoss masks them out).
+    /// key, in order), text-only rows zero: their loss is masked, and as InfoNCE negatives (the default
+    /// reduction) a zero target is neutral, logit 0. The reference encodes a black image instead.
     public static Dictionary<OlaTask, Tensor> ForBatch(IReadOnlyDictionary<OlaTask, ITargetSource> sources, bool[] hasImage,
                                                        IReadOnlyList<string> imageKeys, Device device)
     {

@@ -13,6 +13,7 @@ public class OlaConfigTests
         Assert.Equal(0.3, c.ContrastiveWeight);
         Assert.Equal(2.0, c.LogitScaleInit);
         Assert.Equal(100.0, c.LogitScaleMax);
+        Assert.Equal(EmbeddingLossReduction.MaskedBatchMean, c.LossReduction);   // the reference's intent
         Assert.Equal((4, 32, 1, 1), (c.PredictorHeads, c.PredictorDimHead, c.PredictorFfMult, c.PredictorDepth));
         Assert.All(c.Tasks, t => Assert.Equal(0.5, c.Spec(t).LossWeight));
         Assert.Equal((576, 1024), (c.Spec(OlaTask.Depth).NumTargetTokens, c.Spec(OlaTask.Depth).TargetDim));

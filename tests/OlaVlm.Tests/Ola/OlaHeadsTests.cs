@@ -44,9 +44,9 @@ public class OlaHeadsTests
     }
 
     [Fact]
-    public void TextOnlySamplesDoNotChangeTheLoss()
+    public void UnderImageSamplesOnlyTextOnlySamplesDoNotChangeTheLoss()
     {
-        using var heads = new OlaHeads(OlaTestData.Config(), OlaTestData.Hidden, Layers, CPU);
+        using var heads = new OlaHeads(OlaTestData.Config() with { LossReduction = EmbeddingLossReduction.ImageSamplesOnly }, OlaTestData.Hidden, Layers, CPU);
         var batch = OlaTestData.Make(heads, [true, false, true], Layers);
         using var _ = no_grad();
         var mixed = heads.Forward(batch.LayerStates, batch.Layout, batch.Targets).Loss.item<float>();
@@ -57,6 +57,25 @@ public class OlaHeadsTests
         var only = heads.Forward(batch.LayerStates.Select(h => h.index_select(0, keep)).ToList(), layout,
                                  batch.Targets.ToDictionary(kv => kv.Key, kv => kv.Value.index_select(0, keep))).Loss.item<float>();
         Assert.Equal(only, mixed, 5);
+    }
+
+    [Fact]
+    public void TheDefaultReductionAveragesOverTheWholeBatch()
+    {
+        Assert.Equal(EmbeddingLossReduction.MaskedBatchMean, OlaConfig.Paper.LossReduction);
+        Assert.Equal(EmbeddingLossReduction.MaskedBatchMean, OlaConfig.Miniature.LossReduction);
+        manual_seed(7);
+        using var def = new OlaHeads(OlaTestData.Config(), OlaTestData.Hidden, Layers, CPU);
+        using var img = new OlaHeads(OlaTestData.Config() with { LossReduction = EmbeddingLossReduction.ImageSamplesOnly }, OlaTestData.Hidden, Layers, CPU);
+        img.load_state_dict(def.state_dict());
+        var batch = OlaTestData.Make(def, [true, false, true], Layers);
+        using var _ = no_grad();
+        var a = def.Forward(batch.LayerStates, batch.Layout, batch.Targets);
+        var b = img.Forward(batch.LayerStates, batch.Layout, batch.Targets);
+        // Same predictions; every smooth-L1 part is 2/3 of the image-rows mean (2 image samples of 3).
+        Assert.True(a.Predictions[(OlaTask.Gen, 3)].allclose(b.Predictions[(OlaTask.Gen, 3)], rtol: 0, atol: 0));
+        foreach (var (pa, pb) in a.Parts.Zip(b.Parts))
+            Assert.Equal(2.0 / 3 * pb.SmoothL1.item<float>(), pa.SmoothL1.item<float>(), 5);
     }
 
     [Fact]

@@ -51,12 +51,13 @@ public class OlaVlmModelTests
         Assert.All(fw.Heads!.Parts, p => Assert.Equal(0f, p.Weighted.item<float>()));
     }
 
-    [Fact]
-    public void Text_only_rows_do_not_change_the_embedding_loss_of_image_rows()
+    [Theory]
+    [InlineData(EmbeddingLossReduction.MaskedBatchMean)]
+    [InlineData(EmbeddingLossReduction.ImageSamplesOnly)]
+    public void Text_only_rows_enter_the_embedding_loss_as_the_reduction_says(EmbeddingLossReduction reduction)
     {
-        var m = NewModel();
+        var m = NewModel(reduction: reduction);
         m.eval();
-        var data = NewData(8);
         var img = Enumerable.Range(0, 2).Select(i => Sample(i, true)).ToList();
         var mixed = img.Append(Sample(50, false)).ToList();
         var pixels = stack([Image(0), Image(1)], 0);
@@ -64,7 +65,11 @@ public class OlaVlmModelTests
         var t3 = TeacherTargets.ForBatch(Targets(), [true, true, false], ["img0", "img1"], CPU);
         using var a = m.forward(pixels, img, t2);
         using var b = m.forward(pixels, mixed, t3);
-        Assert.Equal(a.Emb.item<float>(), b.Emb.item<float>(), 4);
+        if (reduction == EmbeddingLossReduction.ImageSamplesOnly)
+            Assert.Equal(a.Emb.item<float>(), b.Emb.item<float>(), 4);
+        else   // whole-batch mean: 2 image rows of 3, so each smooth-L1 part is 2/3 of the image-only one
+            foreach (var (pa, pb) in a.Heads!.Parts.Zip(b.Heads!.Parts))
+                Assert.Equal(2.0 / 3 * pa.SmoothL1.item<float>(), pb.SmoothL1.item<float>(), 4);
     }
 
     [Fact]

@@ -33,13 +33,13 @@ static class StageFixture
 
     /// OLA-VLM (heads) or the baseline (no heads), reproducible from `seed`.
     /// (Under a lock: the global torch generator is shared with test classes running in parallel.)
-    public static OlaVlmModel NewModel(bool heads = true, long seed = 0)
+    public static OlaVlmModel NewModel(bool heads = true, long seed = 0, EmbeddingLossReduction reduction = EmbeddingLossReduction.MaskedBatchMean)
     {
         lock (Seeding)
         {
             var llava = Llava(seed);
             manual_seed(seed + 1000);
-            return OlaVlmModel.Create(llava, heads ? Ola() : null);
+            return OlaVlmModel.Create(llava, heads ? Ola() with { LossReduction = reduction } : null);
         }
     }
     static readonly object Seeding = new();
