@@ -36,8 +36,8 @@ public sealed class ClipPairs : IDisposable
     }
 
     /// Retrieval pairs for a split whose records are instructions, not captions (val): the caption is
-    /// written from the scene's object list with the same generator as pt's captions, so every image has
-    /// one; pairs that list the same objects left to right share a group.
+    /// written from the scene's object list as pt's captions are, so every image has one; pairs whose
+    /// captions are identical share a group.
     public static ClipPairs FromScenes(WorldData world, string split, ITokenizer tok, int maxLength)
     {
         var scenes = world.Scenes(split);
@@ -45,9 +45,9 @@ public sealed class ClipPairs : IDisposable
         var captions = new List<string>(); var keys = new List<string>();
         foreach (var s in scenes)
         {
-            var shell = new Scene { Id = s.Id, Seed = s.Seed, Width = 0, Height = 0, Objects = s.Objects, Rgb = [], Depth = [], Seg = [], Instance = [] };
-            captions.Add(OlaVlm.World.Captions.Describe(shell, new Rng(Rng.Derive(s.Seed, 1, 7))));
-            keys.Add(string.Join(",", s.Objects.OrderBy(o => o.Box.CenterX).Select(o => $"{o.Size} {o.Name}")));
+            var caption = OlaVlm.World.Captions.Describe(SceneQa.Shell(s.Id, s.Objects, world.Manifest.Config.ImageSize));
+            captions.Add(caption);
+            keys.Add(caption);
         }
         var bank = ImageBank.Load(scenes.Select(s => s.Image), p => Path.Combine(world.Root, p));
         return Build(bank, world.Root, scenes.Select(s => s.Image).ToList(), captions, keys, tok, maxLength, world.ObjectsJson(split));

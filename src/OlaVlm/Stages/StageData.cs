@@ -75,3 +75,16 @@ public static class StageOrder
         return order.Skip(offset).Take(batchSize).ToList();
     }
 }
+
+/// The curriculum (issue 11) as stage data: batches before `oneHopBatches` come from the one-hop pool
+/// (ift_onehop.json), later ones from the benchmark pool (ift.json, which keeps a share of one-hop turns).
+/// Why: two-object comparisons give the gradient no signal until the model can look objects up; one-hop
+/// questions first teach the look-up. With oneHopBatches = 0 it is the benchmark pool alone (no curriculum).
+public sealed class CurriculumStageData(IStageData oneHop, IStageData benchmark, int oneHopBatches) : IStageData
+{
+    public long ImageTokenId => benchmark.ImageTokenId;
+    public int OneHopBatches => oneHopBatches;
+
+    public StageBatch Batch(long seed, int index, int batchSize, Device device) =>
+        index < oneHopBatches ? oneHop.Batch(seed, index, batchSize, device) : benchmark.Batch(seed, index - oneHopBatches, batchSize, device);
+}

@@ -1,38 +1,18 @@
 namespace OlaVlm.World;
 
-/// Captions for pre-training, written from the scene graph with a small regular vocabulary.
-/// Objects are listed left to right, so word order carries layout.
+/// Pre-training captions (LLaVA's PT stage; the mini CLIP's text side too): the scene in the world's
+/// grounded words, objects left to right with their grid facts ("red cube c1 r5 x5 d9; blue sphere …").
+/// Why these and not prose: they name what the benchmark needs — which objects, where, how deep — so
+/// aligning image tokens to them (PT) and images to them (CLIP) teaches exactly the perception it asks for.
 public static class Captions
 {
-    static readonly string[] Prompts =
-    [
-        "Give a brief description of the image.",
-        "Describe the image briefly.",
-        "What is in the image?",
-    ];
+    public static string Describe(Scene s) => SceneText.FactsList(SceneText.Facts(s.Objects, s.Width));
 
-    public static string Describe(Scene s, Rng rng)
-    {
-        var objs = s.Objects.OrderBy(o => o.Box.CenterX).ToList();
-        var phrases = objs.Select(o => $"a {Shapes.Name(o.Size)} {o.Name}").ToList();
-        string list = phrases.Count == 1 ? phrases[0] : string.Join(", ", phrases.Take(phrases.Count - 1)) + " and " + phrases[^1];
-        string noun = objs.Count == 1 ? "object" : "objects";
-        int template = rng.Next(3);
-        return template switch
-        {
-            0 => $"There {(objs.Count == 1 ? "is" : "are")} {objs.Count} {noun} on the floor: {list}.",
-            1 => $"From left to right: {list}.",
-            _ => $"{Capitalise(list)} {(objs.Count == 1 ? "stands" : "stand")} on the floor.",
-        };
-    }
-
-    /// One pre-training record: a fixed-style prompt and the caption.
-    public static LlavaRecord Record(Scene s, string image, Rng rng) =>
+    /// One pre-training record: the describe prompt and the caption.
+    public static LlavaRecord Record(Scene s, string image) =>
         new(s.Id, image,
         [
-            new(LlavaRecord.Human, LlavaRecord.ImageToken + "\n" + rng.Pick(Prompts)),
-            new(LlavaRecord.Gpt, Describe(s, rng)),
+            new(LlavaRecord.Human, LlavaRecord.ImageToken + "\n" + SceneQa.DescribePrompt),
+            new(LlavaRecord.Gpt, Describe(s)),
         ]);
-
-    static string Capitalise(string s) => char.ToUpperInvariant(s[0]) + s[1..];
 }

@@ -10,6 +10,8 @@ public sealed record McQuestion(BenchTask Task, string Question, IReadOnlyList<s
     public string AnswerText => Choices[Answer];
     /// Object names in the order the question mentions them.
     public IReadOnlyList<string> Mentions { get; init; } = [];
+    /// The shape a Count question counts (null for the other tasks).
+    public ShapeKind? CountShape { get; init; }
     public McQuestion WithChoices(IReadOnlyList<string> choices) => this with { Choices = choices, Answer = IndexOf(choices, AnswerText) };
     static int IndexOf(IReadOnlyList<string> c, string s) { for (int i = 0; i < c.Count; i++) if (c[i] == s) return i; throw new ArgumentException($"answer '{s}' not among choices"); }
 }
@@ -34,7 +36,7 @@ public static class Questions
     {
         int n = s.CountOf(k);
         if (n > MaxCount) return null;
-        return new(BenchTask.Count, CountQuestion(k), CountChoices, n, $"{Shapes.Name(k)}:{n}");
+        return new(BenchTask.Count, CountQuestion(k), CountChoices, n, $"{Shapes.Name(k)}:{n}") { CountShape = k };
     }
 
     /// Where is a located with respect to b? Horizontal (left/right) or vertical (above/below) in the image.

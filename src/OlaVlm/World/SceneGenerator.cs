@@ -2,8 +2,8 @@ namespace OlaVlm.World;
 
 /// Samples a layout of objects standing on the floor and renders it. Layouts where an object would be cut by
 /// the image border or hidden (fewer visible pixels than the config's threshold) are resampled, so every
-/// object in the list can be seen, counted and named. (Colour, shape) pairs are unique within a scene,
-/// so "the red cube" always names one object.
+/// object in the list can be seen, counted and named. Colours (or, with UniqueColors off, (colour, shape)
+/// pairs) are unique within a scene, so "the red cube" always names one object.
 public sealed class SceneGenerator(WorldConfig config)
 {
     public WorldConfig Config { get; } = config;
@@ -51,7 +51,7 @@ public sealed class SceneGenerator(WorldConfig config)
         var used = new HashSet<(ShapeKind, string)>();
         foreach (var kind in kinds)
         {
-            var freeColors = Shapes.Colors.Where(c => !used.Contains((kind, c.Name))).ToArray();
+            var freeColors = Shapes.Colors.Where(c => Config.UniqueColors ? used.All(u => u.Item2 != c.Name) : !used.Contains((kind, c.Name))).ToArray();
             var color = rng.Pick(freeColors).Name;
             used.Add((kind, color));
             var size = rng.Next(2) == 0 ? SizeKind.Small : SizeKind.Large;

@@ -16,6 +16,8 @@ public sealed record WorldData(string Root, WorldManifest Manifest)
 {
     public string PtJson => Path.Combine(Root, "pt.json");
     public string IftJson => Path.Combine(Root, "ift.json");
+    /// The curriculum's first instruction pool: one-hop grounding questions only.
+    public string IftOneHopJson => Path.Combine(Root, "ift_onehop.json");
     public string ValJson => Path.Combine(Root, "val.json");
     public string BenchJsonl => Path.Combine(Root, "bench", "bench.jsonl");
     public string ObjectsJson(string split) => Path.Combine(Root, split, "objects.json");
@@ -36,7 +38,7 @@ public sealed record WorldData(string Root, WorldManifest Manifest)
 public static class World
 {
     /// Bump when anything changes what the generator writes.
-    public const string GeneratorVersion = "world-1";
+    public const string GeneratorVersion = "world-2"; // 2: unique colours, grounded text (facts, one-hop questions, rationales)
     public const long PtSplit = 0, IftSplit = 1, ValSplit = 2, BenchSplit = 3, BenchTrainSplit = 4;
 
     // camelCase for our own records, string enums, and "<image>" written as is (not \u003C) so files read like LLaVA's.
@@ -67,18 +69,22 @@ public static class World
         var sizes = new Dictionary<string, int>();
 
         var pt = WriteSplit(root, "pt", PtSplit, config.PtScenes, gen, files);
-        WriteJson(root, "pt.json", pt.Select(s => Captions.Record(s.Scene, s.Image, TextRng(s.Scene))).ToList(), files);
+        WriteJson(root, "pt.json", pt.Select(s => Captions.Record(s.Scene, s.Image)).ToList(), files);
 
+        // Two instruction pools over the same IFT scenes, for the curriculum: one-hop first, then comparisons.
         var ift = WriteSplit(root, "ift", IftSplit, config.IftScenes, gen, files);
-        var iftRecords = ift.Select(s => Instructions.Conversation(s.Scene, s.Image, TextRng(s.Scene))).ToList();
-        int textOnly = (int)Math.Round(config.TextOnlyFraction * config.IftScenes);
-        iftRecords.AddRange(Enumerable.Range(0, Math.Min(textOnly, ift.Count))
-            .Select(k => Instructions.TextOnly(ift[k].Scene, $"ift_text_{k:D6}", new Rng(Rng.Derive(ift[k].Scene.Seed, 2)))));
-        new Rng(Rng.Derive(config.Seed, IftSplit, -1)).Shuffle(iftRecords);
-        WriteJson(root, "ift.json", iftRecords, files);
+        int textOnly = Math.Min((int)Math.Round(config.TextOnlyFraction * config.IftScenes), ift.Count);
+        foreach (var (file, oneHop, stream) in new[] { ("ift_onehop.json", true, 3L), ("ift.json", false, 1L) })
+        {
+            var records = ift.Select(s => Instructions.Conversation(s.Scene, s.Image, new Rng(Rng.Derive(s.Scene.Seed, stream)), oneHop, config)).ToList();
+            records.AddRange(Enumerable.Range(0, textOnly).Select(k =>
+                Instructions.TextOnly(ift[k].Scene, $"ift_text_{k:D6}", new Rng(Rng.Derive(ift[k].Scene.Seed, stream + 1)), oneHop, config)));
+            new Rng(Rng.Derive(config.Seed, IftSplit, -stream)).Shuffle(records);
+            WriteJson(root, file, records, files);
+        }
 
         var val = WriteSplit(root, "val", ValSplit, config.ValScenes, gen, files);
-        WriteJson(root, "val.json", val.Select(s => Instructions.Conversation(s.Scene, s.Image, TextRng(s.Scene))).ToList(), files);
+        WriteJson(root, "val.json", val.Select(s => Instructions.Conversation(s.Scene, s.Image, TextRng(s.Scene), false, config)).ToList(), files);
 
         var bench = BenchmarkBuilder.Build(config, config.BenchItems, BenchSplit);
         Directory.CreateDirectory(Path.Combine(root, "bench"));
@@ -93,7 +99,7 @@ public static class World
         files.Add("bench/bench.jsonl");
         WriteJson(root, "bench/objects.json", bench.Select(e => new SceneRecord(e.Scene.Id, e.Scene.Seed, e.Item.Filename, null, null, e.Scene.Objects)).ToList(), files);
 
-        sizes["pt"] = pt.Count; sizes["ift"] = iftRecords.Count; sizes["ift_text_only"] = Math.Min(textOnly, ift.Count);
+        sizes["pt"] = pt.Count; sizes["ift"] = ift.Count + textOnly; sizes["ift_text_only"] = textOnly;
         sizes["val"] = val.Count; sizes["bench"] = bench.Count;
         var manifest = new WorldManifest(GeneratorVersion, config.Seed, config, sizes, files);
         // Written last, via a temporary file: a half-built world never looks complete.

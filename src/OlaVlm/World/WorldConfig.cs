@@ -8,6 +8,10 @@ public sealed record WorldConfig
     public int ImageSize { get; init; } = 64;
     public int MinObjects { get; init; } = 1;
     public int MaxObjects { get; init; } = 6;
+    /// Every object of a scene has its own colour, so "the red object" names one object and a question's
+    /// referring expression is found by one token (issue 11: look-ups must be learnable before comparisons).
+    /// Off: only (colour, shape) pairs are unique, as in CLEVR.
+    public bool UniqueColors { get; init; } = true;
 
     // Split sizes (scenes for pt/ift/val, items for bench; each bench item has its own scene).
     public int PtScenes { get; init; } = 8000;
@@ -16,6 +20,10 @@ public sealed record WorldConfig
     public int BenchItems { get; init; } = 1000;
     /// Fraction of ift conversations that are text-only (no image), so batches mix both kinds.
     public double TextOnlyFraction { get; init; } = 0.1;
+    /// Share of one-hop turns kept in the benchmark pool (ift.json) after the curriculum's one-hop phase.
+    public double OneHopShare { get; init; } = 0.2;
+    /// Share of whole-scene "Describe the image." turns in both instruction pools.
+    public double DescribeShare { get; init; } = 0.05;
 
     // Camera: a pinhole above the floor, tilted down so the horizon sits in the upper part of the image.
     public double CameraHeight { get; init; } = 2.0;
@@ -44,6 +52,8 @@ public sealed record WorldConfig
         if (ImageSize < 16 || ImageSize > 1024) throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize, "WorldConfig.ImageSize must be 16..1024");
         if (MinObjects < 1 || MaxObjects < MinObjects || MaxObjects > 12)
             throw new ArgumentOutOfRangeException(nameof(MaxObjects), $"WorldConfig needs 1 <= MinObjects ({MinObjects}) <= MaxObjects ({MaxObjects}) <= 12");
+        if (UniqueColors && MaxObjects > Shapes.Colors.Length)
+            throw new ArgumentOutOfRangeException(nameof(MaxObjects), MaxObjects, $"WorldConfig.UniqueColors needs MaxObjects <= {Shapes.Colors.Length} (one colour each)");
         if (MaxObjects < 4) throw new ArgumentOutOfRangeException(nameof(MaxObjects), MaxObjects, "WorldConfig.MaxObjects must be >= 4 (count questions ask 0..4)");
         if (PtScenes < 0 || IftScenes < 0 || ValScenes < 0 || BenchItems < 0) throw new ArgumentOutOfRangeException(nameof(PtScenes), "WorldConfig split sizes must be >= 0");
         if (MinZ <= 1 || MaxZ <= MinZ) throw new ArgumentOutOfRangeException(nameof(MinZ), $"WorldConfig needs 1 < MinZ ({MinZ}) < MaxZ ({MaxZ})");
