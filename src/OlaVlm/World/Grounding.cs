@@ -10,33 +10,30 @@ public static class Grounding
     /// Depth (half-metre units) up to which an object counts as "near" (6 m).
     public const int NearDepth = 12;
 
-    /// A random one-hop question about this scene and its answer.
+    /// A random one-hop question about this scene and its answer (spans: ObjectFacts.Span).
     public static (string Question, string Answer) Sample(IReadOnlyList<ObjectFacts> facts, Rng rng)
     {
         var o = rng.Pick(facts);
-        switch (rng.Next(12))
+        switch (rng.Next(10))
         {
-            case 0: return ($"Where is the {o.Name}?", o.Text);
-            case 10 or 11 when facts.Count >= 2:
+            case 0 or 1: return ($"Where is the {o.Name}?", o.Span);
+            case 2: return ($"Is the {o.Name} in the left or the right half of the image?", $"{o.Span}, so {(o.Col < ObjectFacts.Grid / 2 ? "left" : "right")}");
+            case 3: return ($"Is the {o.Name} in the upper or the lower half of the image?", $"{o.Span}, so {(o.Row < ObjectFacts.Grid / 2 ? "upper" : "lower")}");
+            case 4: return ($"Is the {o.Name} near or far?", $"{o.Span}, so {(o.Depth <= NearDepth ? "near" : "far")}");
+            case 5 or 6 when facts.Count >= 2:
             {
-                // Several objects in a random order: every value of the answer is a look-up by key (dense signal).
+                // Several objects in a random order: one look-up each.
                 var some = facts.ToList();
                 rng.Shuffle(some);
                 some = some.Take(rng.Next(2, some.Count + 1)).ToList();
-                return ($"Where are the {string.Join(", ", some.Take(some.Count - 1).Select(f => f.Color))} and {some[^1].Color} objects?",
-                        SceneText.FactsList(some));
+                return ($"Where are the {string.Join(", ", some.Take(some.Count - 1).Select(f => f.Name))} and the {some[^1].Name}?",
+                        string.Join(", ", some.Select(f => f.Span)));
             }
-            case 1: return ($"Which column is the {o.Name} in?", o.ColText);
-            case 2: return ($"Which row is the {o.Name} in?", o.RowText);
-            case 3: return ($"How deep is the {o.Name}?", o.DepthText);
-            case 4: return ($"Is the {o.Name} in the left or the right half of the image?", $"{o.ColText}, so {(o.Col < ObjectFacts.Grid / 2 ? "left" : "right")}");
-            case 5: return ($"Is the {o.Name} in the upper or the lower half of the image?", $"{o.RowText}, so {(o.Row < ObjectFacts.Grid / 2 ? "upper" : "lower")}");
-            case 6: return ($"Is the {o.Name} near or far?", $"{o.DepthText}, so {(o.Depth <= NearDepth ? "near" : "far")}");
             case 7 when facts.Count >= 2:
             {
                 // The step toward Distance: how far apart are two named objects (same units as the facts).
                 var b = rng.Pick(facts.Where(f => f != o).ToList());
-                return ($"How far is the {b.Name} from the {o.Name}?", $"{o.FloorText}, {b.FloorText}; {o.DistanceTo(b)}");
+                return ($"How far is the {b.Name} from the {o.Name}?", $"{o.Span}, {b.Span}; {o.DistanceTo(b)}");
             }
             case 8:
             {
@@ -44,7 +41,7 @@ public static class Grounding
                 return ($"Which {Shapes.Plural(k)} are in the image?", ShapeList(facts, k));
             }
             default:
-                return facts.Count(f => f.Color == o.Color) == 1 ? ($"What shape is the {o.Color} object?", o.Name) : ($"Where is the {o.Name}?", o.Text);
+                return facts.Count(f => f.Color == o.Color) == 1 ? ($"What shape is the {o.Color} object?", o.Name) : ($"Where is the {o.Name}?", o.Span);
         }
     }
 

@@ -1,7 +1,7 @@
 namespace OlaVlm.World;
 
 /// A benchmark-style answer that shows its work: the facts of the objects the question mentions, the
-/// comparison they decide, then the choice letter. "red d13, blue d9, so blue sphere (B)".
+/// comparison they decide, then the choice letter: "red c1 r5 x5 d13, blue c6 r4 x12 d9, so blue sphere (B)".
 ///
 /// Why: a small transformer trained from scratch does not learn to compose two look-ups and a comparison in
 /// one step (issue 11 measured chance after 3,000 steps), but each step of this chain is a simple function of
@@ -30,7 +30,7 @@ public static class Rationale
                 if (va == vb) return null;
                 string word = horizontal ? (va < vb ? "left" : "right") : (va < vb ? "above" : "below");
                 if (word != q.AnswerText) return null;
-                return horizontal ? $"{a.ColText}, {b.ColText}, so {word} {Letter()}" : $"{a.RowText}, {b.RowText}, so {word} {Letter()}";
+                return $"{a.Span}, {b.Span}, so {word} {Letter()}";
             }
             case BenchTask.Depth:
             {
@@ -38,7 +38,7 @@ public static class Rationale
                 if (a.Depth == b.Depth) return null;
                 var closer = a.Depth < b.Depth ? a : b;
                 if (closer.Name != q.AnswerText) return null;
-                return $"{a.DepthText}, {b.DepthText}, so {closer.Name} {Letter()}";
+                return $"{a.Span}, {b.Span}, so {closer.Name} {Letter()}";
             }
             case BenchTask.Distance:
             {
@@ -47,7 +47,7 @@ public static class Rationale
                 if (da == db) return null;
                 var closer = da < db ? a : b;
                 if (closer.Name != q.AnswerText) return null;
-                return $"{x.FloorText}, {a.FloorText}, {b.FloorText}; {a.Key} {da}, {b.Key} {db}, so {closer.Name} {Letter()}";
+                return $"{x.Span}, {a.Span}, {b.Span}; {a.Key} {da}, {b.Key} {db}, so {closer.Name} {Letter()}";
             }
             default: throw new ArgumentOutOfRangeException(nameof(q), q.Task, "unknown task");
         }

@@ -32,7 +32,7 @@ public static class SceneQa
     {
         var facts = SceneText.Facts(scene.Objects, scene.Width);
         double u = rng.NextDouble();
-        if (u < curriculum.DescribeShare) return new(DescribePrompt, SceneText.FactsList(facts), null, "describe");
+        if (u < curriculum.DescribeShare) return new(DescribePrompt, SceneText.Describe(facts), null, "describe");
         bool oneHop = curriculum.IsOneHopPhase(step) || rng.NextDouble() < curriculum.OneHopShare;
         if (!oneHop && Benchmark(scene, facts, (BenchTask)rng.Next(4), rng) is { } mc) return mc;
         var (q, a) = Grounding.Sample(facts, rng);
