@@ -130,6 +130,8 @@ public static class PeerBenchmark
             var file = Path.Combine(Core.Paths.OutDir("bench", "peer"), $"{workload.Name}.json");
             File.WriteAllText(file, result.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             log($"  written to {file} ({Machine.Describe()})");
+            peer.Dispose();
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }   // kept only when the check failed
             return result;
         }
         finally { set_num_threads(before); }

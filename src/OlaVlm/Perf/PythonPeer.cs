@@ -102,8 +102,13 @@ public sealed class PythonPeer : IDisposable
 
     static void Kill(Process p) { try { if (!p.HasExited) p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } }
 
+    bool _disposed;
+
+    /// Asks the peer to quit (kills it after 10 s); safe to call twice.
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         try
         {
             if (!_process.HasExited) { _process.StandardInput.WriteLine("quit"); _process.StandardInput.Flush(); }

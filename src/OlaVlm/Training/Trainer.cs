@@ -11,6 +11,9 @@ namespace OlaVlm.Training;
 ///   per step: seed torch from (seed, step) -> set lr -> zero_grad -> GradAccum x (loss/GradAccum).backward()
 ///             -> clip -> AdamW step -> log / eval / checkpoint
 /// (Gradients are zeroed at the start of a step, so after Run they still hold the last step's, clipped.)
+/// bf16 (TrainConfig.Bf16Weights): steps run in a Core.Bf16Matmul scope (oneDNN's bf16 matmul); with
+/// Fp32MasterWeights the optimizer updates fp32 copies (MasterWeights): gradients move onto them after every
+/// micro-batch, clipping and AdamW act on them, and the model gets the rounded copies after the step.
 /// Determinism: torch is reseeded from TrainConfig.StepSeed(seed, step) at the start of every step,
 /// so dropout and any torch sampling inside the step are a function of (seed, step); resuming needs
 /// no saved generator state and replays the uninterrupted run exactly. Data order is the caller's:
