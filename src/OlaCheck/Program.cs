@@ -4,12 +4,13 @@ using OlaVlm.Experiments;
 
 // Machine checks (see README, Troubleshooting):
 //   dotnet run --project src/OlaCheck -- conv                 240 conv2d shapes against float64, oneDNN on and off
+//   dotnet run --project src/OlaCheck -- bf16 [--threads N]   bf16 vs fp32: matmuls and training steps, oneDNN off/on
 //   dotnet run --project src/OlaCheck -- fingerprint DIR [--steps N]
 //        runs the whole pipeline for N (20) steps per stage in DIR (a fresh folder) and writes DIR/fingerprint.json;
 //        two runs with the same settings must write identical files (tests/…/DeterminismTests).
 if (args.Length == 0 || args[0] is "-h" or "--help")
 {
-    Console.WriteLine("usage: OlaCheck conv | fingerprint DIR [--steps N]");
+    Console.WriteLine("usage: OlaCheck conv | bf16 [--threads N] | fingerprint DIR [--steps N]");
     return args.Length == 0 ? 1 : 0;
 }
 Console.WriteLine(OneDnn.Apply());
@@ -21,6 +22,15 @@ switch (args[0])
             var check = OneDnn.With(on, () => OneDnn.SelfCheck(OneDnn.SweepCases(), repeats: 2));
             Console.WriteLine($"oneDNN {(on ? "on " : "off")}: {check.Failures.Count} of {check.Cases.Count} convolutions wrong; worst: {check.Worst}");
         }
+        return 0;
+    case "bf16":
+        if (args.Length >= 3 && args[1] == "--threads") TorchSharp.torch.set_num_threads(int.Parse(args[2]));
+        Console.WriteLine($"{Devices.Describe()}; {OlaVlm.Perf.Machine.Describe()}");
+        Console.WriteLine(Bf16Matmul.Describe());
+        foreach (var c in Bf16Matmul.LastCheck.Cases)
+            Console.WriteLine($"  {c.What,-30} rel. error oneDNN {c.OneDnnError:0.0e+0}, ATen {c.AtenError:0.0e+0}");
+        OlaVlm.Perf.Bf16Speed.Matmuls();
+        OlaVlm.Perf.Bf16Speed.Steps();
         return 0;
     case "fingerprint" when args.Length >= 2:
         var dir = Path.GetFullPath(args[1]);

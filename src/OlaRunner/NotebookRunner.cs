@@ -10,19 +10,22 @@ namespace OlaRunner;
 
 public sealed record CellFailure(string Notebook, int Cell, int Cells, string Error);
 
+/// What running one notebook gave: the first failure (null when every cell ran) and each executed cell's time.
+public sealed record NotebookResult(CellFailure? Failure, IReadOnlyList<CellTiming> Cells);
+
 /// Runs one .ipynb headless in a fresh in-process kernel and writes an executed copy.
 /// The copy is the original JSON with outputs and execution counts filled in, so cell and notebook
 /// metadata stay exactly as VS Code wrote them.
 sealed class NotebookRunner(TextWriter log, bool keepGoing = false)
 {
-    /// Executes every code cell in order. Returns null on success, or the first failing cell
-    /// (after running the rest when keepGoing is set).
-    public async Task<CellFailure?> RunAsync(string notebookPath, string executedPath, string htmlPath, TimeSpan cellTimeout)
+    /// Executes every code cell in order. Returns the first failing cell (null on success; after running the
+    /// rest when keepGoing is set) and the wall time of every cell that ran.
+    public async Task<NotebookResult> RunAsync(string notebookPath, string executedPath, string htmlPath, TimeSpan cellTimeout)
     {
         var name = Path.GetFileName(notebookPath);
         JsonNode doc;
         try { doc = JsonNode.Parse(await File.ReadAllTextAsync(notebookPath)) ?? throw new JsonException("empty document"); }
-        catch (JsonException e) { return new CellFailure(name, 0, 0, $"not a valid .ipynb: {e.Message}"); }
+        catch (JsonException e) { return new NotebookResult(new CellFailure(name, 0, 0, $"not a valid .ipynb: {e.Message}"), []); }
         var codeCells = (doc["cells"]?.AsArray() ?? []).OfType<JsonObject>()
             .Where(c => (string?)c["cell_type"] == "code").ToList();
 
@@ -32,6 +35,7 @@ sealed class NotebookRunner(TextWriter log, bool keepGoing = false)
         Directory.SetCurrentDirectory(Path.GetDirectoryName(Path.GetFullPath(notebookPath))!);
         using var kernel = KernelFactory.Create();
         CellFailure? failure = null;
+        var timings = new List<CellTiming>();
         int n = 0;
         try
         {
@@ -42,9 +46,11 @@ sealed class NotebookRunner(TextWriter log, bool keepGoing = false)
                 cell["outputs"] = outputs;
                 cell["execution_count"] = n;
                 var sw = Stopwatch.StartNew();
+                var source = Source(cell);
                 var error = CellLanguage(cell) is var lang && lang is "csharp" or "C#"
-                    ? await RunCellAsync(kernel, Source(cell), n, outputs, cellTimeout)
+                    ? await RunCellAsync(kernel, source, n, outputs, cellTimeout)
                     : $"cell language '{lang}' is not supported by this runner (C# only)";
+                timings.Add(new CellTiming(n, sw.Elapsed.TotalSeconds, error is not null, RunTimings.FirstLine(source)));
                 log.WriteLine($"[{name}] cell {n}/{codeCells.Count} {(error is null ? "ok" : "FAILED")} {sw.Elapsed.TotalSeconds:F1}s");
                 if (error is null) continue;
                 failure ??= new CellFailure(name, n, codeCells.Count, error);
@@ -58,7 +64,7 @@ sealed class NotebookRunner(TextWriter log, bool keepGoing = false)
             await File.WriteAllTextAsync(executedPath, doc.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             HtmlPage.Write(doc, name, htmlPath);
         }
-        return failure;
+        return new NotebookResult(failure, timings);
     }
 
     static string CellLanguage(JsonObject cell) =>

@@ -3,7 +3,8 @@ using OlaRunner;
 
 // Headless notebook runner: executes notebooks/NN-*.ipynb in order in-process, writes executed copies
 // (with all outputs) and one chart page per notebook under out/, prints a progress line per cell, and
-// exits non-zero naming the notebook, cell and error when a cell fails.
+// exits non-zero naming the notebook, cell and error when a cell fails. Every run ends with a table of
+// the time per notebook and per cell, also written to out/report/timings.json (RunTimings).
 //
 //   dotnet run --project src/OlaRunner -- [--profile quick|full] [--out DIR] [--cell-timeout SECONDS]
 //                                         [--keep-going] [notebooks...]
@@ -59,25 +60,26 @@ if (build && !BuildLibrary(root)) return Fail("building src/OlaVlm failed (see t
 Console.WriteLine($"OlaRunner: {notebooks.Count} notebook(s), profile {profile}, outputs in {outDir}");
 var runner = new NotebookRunner(Console.Out, keepGoing);
 var failures = new List<CellFailure>();
-var timings = new List<(string Name, double Seconds)>();
-var total = Stopwatch.StartNew();
+var timings = new RunTimings(profile, DateTime.UtcNow);
 foreach (var nb in notebooks)
 {
     var name = Path.GetFileNameWithoutExtension(nb);
     var sw = Stopwatch.StartNew();
-    var failure = await runner.RunAsync(nb, Path.Combine(outDir, "notebooks", name + ".ipynb"),
-                                        Path.Combine(outDir, "html", name + ".html"), cellTimeout);
-    timings.Add((name, sw.Elapsed.TotalSeconds));
-    if (failure is null) continue;
-    failures.Add(failure);
+    var result = await runner.RunAsync(nb, Path.Combine(outDir, "notebooks", name + ".ipynb"),
+                                       Path.Combine(outDir, "html", name + ".html"), cellTimeout);
+    timings.Add(new NotebookTiming(name, sw.Elapsed.TotalSeconds, result.Failure is not null, result.Cells));
+    // Written after every notebook, so a run stopped (or killed) midway still leaves what it measured.
+    timings.Write(outDir);
+    if (result.Failure is null) continue;
+    failures.Add(result.Failure);
     if (!keepGoing) break;
 }
+Console.WriteLine(timings.Table());
+Console.WriteLine($"OlaRunner: timings written to {RunTimings.PathUnder(outDir)}");
 foreach (var f in failures)
     Console.Error.WriteLine($"OlaRunner: {f.Notebook}: cell {f.Cell}/{f.Cells} failed: {FirstLine(f.Error)}");
 if (failures.Count > 0) return 1;
 Console.WriteLine("OlaRunner: all notebooks ran.");
-foreach (var (n, s) in timings) Console.WriteLine($"  {n,-36} {s,8:F1} s");
-Console.WriteLine($"  {"total",-36} {total.Elapsed.TotalSeconds,8:F1} s");
 return 0;
 
 static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { } v && !string.IsNullOrWhiteSpace(v) ? v : null;

@@ -24,8 +24,7 @@ public sealed class ClipAttention : nn.Module
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1], d = x.shape[2] / heads;
         Tensor Split(Tensor y) => y.view(b, t, heads, d).transpose(1, 2);
-        var y = nn.functional.scaled_dot_product_attention(Split(q_proj.forward(x)), Split(k_proj.forward(x)),
-            Split(v_proj.forward(x)), attn_mask: mask?.to(x.dtype), is_casual: false);
+        var y = Attention.ScaledDotProduct(Split(q_proj.forward(x)), Split(k_proj.forward(x)), Split(v_proj.forward(x)), mask);
         return out_proj.forward(y.transpose(1, 2).reshape(b, t, heads * d)).MoveToOuterDisposeScope();
     }
 }

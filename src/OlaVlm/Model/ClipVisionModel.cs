@@ -23,7 +23,7 @@ public sealed class ClipVisionEmbeddings : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor pixels)
     {
         using var scope = NewDisposeScope();
-        var patches = patch_embedding.forward(pixels.to(class_embedding.dtype)).flatten(2).transpose(1, 2);
+        var patches = PatchEmbed(pixels.to(class_embedding.dtype));
         long b = patches.shape[0];
         var cls = class_embedding.view(1, 1, -1).expand(b, 1, -1);
         var x = cat([cls, patches], 1);
@@ -31,6 +31,24 @@ public sealed class ClipVisionEmbeddings : nn.Module<Tensor, Tensor>
         if (x.shape[1] != expected)
             throw new Core.ShapeMismatchException($"ClipVisionEmbeddings: image gives {x.shape[1] - 1} patches, positions cover {expected - 1} (pixels {Core.Checked.Fmt(pixels.shape)})");
         return (x + position_embedding.weight!.unsqueeze(0)).MoveToOuterDisposeScope();
+    }
+
+    /// patch_embedding's convolution computed as a matrix product: a P×P kernel with stride P sees each patch
+    /// once, so the output is the patches flattened in (channel, row, column) order times the kernel viewed as
+    /// [width, C·P·P] — the same numbers, patches in the same row-major order as conv → flatten → transpose.
+    /// Why: libtorch's oneDNN convolutions are wrong on some CPUs in fp32 and bf16 alike (Core.OneDnn), while
+    /// bf16 needs oneDNN's matmul to be fast (Core.Bf16Matmul); as a matmul the tower never meets the former.
+    /// The parameter stays the Conv2d's [width, C, P, P] weight, so checkpoints are unchanged.
+    Tensor PatchEmbed(Tensor pixels)
+    {
+        var w = patch_embedding.weight!;
+        long b = pixels.shape[0], c = pixels.shape[1], p = w.shape[2], rows = pixels.shape[2] / p, cols = pixels.shape[3] / p;
+        if (c != w.shape[1])
+            throw new Core.ShapeMismatchException($"ClipVisionEmbeddings: pixels have {c} channels, the patch embedding expects {w.shape[1]} (pixels {Core.Checked.Fmt(pixels.shape)})");
+        // A convolution drops the pixels past the last whole patch; so does this.
+        var x = pixels.narrow(2, 0, rows * p).narrow(3, 0, cols * p);
+        var flat = x.reshape(b, c, rows, p, cols, p).permute(0, 2, 4, 1, 3, 5).reshape(b, rows * cols, c * p * p);
+        return nn.functional.linear(flat, w.view(w.shape[0], -1));
     }
 }
 

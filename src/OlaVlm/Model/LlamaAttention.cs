@@ -36,8 +36,8 @@ public sealed class LlamaAttention : nn.Module
         if (cache is not null) (k, v) = cache.Append(k, v);
         k = RepeatKv(k, heads / kvHeads);
         v = RepeatKv(v, heads / kvHeads);
-        // The mask carries causality and padding, so is_casual stays false.
-        var y = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask.to(q.dtype), is_casual: false);
+        // The mask carries causality and padding, so the kernel's causal flag stays off.
+        var y = Attention.ScaledDotProduct(q, k, v, mask);
         y = y.transpose(1, 2).reshape(b, t, heads * headDim);
         return o_proj.forward(y).MoveToOuterDisposeScope();
     }

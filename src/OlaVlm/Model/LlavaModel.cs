@@ -93,7 +93,11 @@ public sealed class LlavaModel : nn.Module
     }
 
     /// Answers prompts (ids with an optional `<image>` placeholder; pixels one row per placeholder).
-    public long[][] Generate(IReadOnlyList<long[]> prompts, Tensor? pixels, GenerationOptions options, Tensor? taskTokens = null)
+    /// A bf16 model answers inside a Bf16Matmul scope (without it, bf16 products take ATen's slow kernels).
+    public long[][] Generate(IReadOnlyList<long[]> prompts, Tensor? pixels, GenerationOptions options, Tensor? taskTokens = null) =>
+        Core.Bf16Matmul.Run(language_model.Model.EmbedTokens.weight!.dtype, () => GenerateCore(prompts, pixels, options, taskTokens));
+
+    long[][] GenerateCore(IReadOnlyList<long[]> prompts, Tensor? pixels, GenerationOptions options, Tensor? taskTokens)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();

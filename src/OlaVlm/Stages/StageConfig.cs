@@ -29,6 +29,10 @@ public sealed record StageConfig
     public double MaxGradNorm { get; init; } = 1.0;
     /// bf16 weights (TorchSharp has no CPU autocast; the stage converts the model before training).
     public bool Bf16Weights { get; init; } = false;
+    /// With Bf16Weights: fp32 master weights for the optimizer (TrainConfig.Fp32MasterWeights).
+    /// Left out of the JSON while false, so experiment cache keys made before it existed stay valid.
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Fp32MasterWeights { get; init; } = false;
     /// Seeds the data order and the per-step torch seed; both arms of an experiment use the same.
     public long Seed { get; init; } = 42;
     public int LogEvery { get; init; } = 1;
@@ -42,7 +46,8 @@ public sealed record StageConfig
     {
         Steps = Steps, BatchSize = BatchSize, GradAccum = GradAccum, MaxGradNorm = MaxGradNorm, Seed = Seed,
         LearningRate = ProjectorLr, WarmupRatio = WarmupRatio, MinLrRatio = MinLrRatio, WeightDecay = WeightDecay,
-        LogEvery = LogEvery, CheckpointEvery = CheckpointEvery, Bf16Weights = Bf16Weights, OutputDir = outputDir,
+        LogEvery = LogEvery, CheckpointEvery = CheckpointEvery, Bf16Weights = Bf16Weights, Fp32MasterWeights = Fp32MasterWeights,
+        OutputDir = outputDir,
     };
 
     // ---- the paper (LLaVA-1.5 recipe as used by OLA-VLM): 558K captions at batch 256, 665K instructions at 128.

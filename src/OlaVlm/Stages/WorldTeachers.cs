@@ -42,14 +42,16 @@ public static class WorldTeachers
         var val = Data(world, "val");
         int size = (int)data.Images.shape[^1];
         var dir = Path.Combine(world.Root, "teachers");
-        var configs = new TeacherConfig[]
-        {
-            DepthTeacherConfig.Miniature with { ImageSize = size },
-            SegTeacherConfig.Miniature with { ImageSize = size, NumClasses = Enum.GetValues<SegClass>().Length },
-            GenTeacherConfig.Miniature with { ImageSize = size },
-        };
-        return configs.Select(c => TeacherStore.LoadOrTrain(c.Kind, c, data, dir, train, val, device, log)).ToList();
+        return Configs(size).Select(c => TeacherStore.LoadOrTrain(c.Kind, c, data, dir, train, val, device, log)).ToList();
     }
+
+    /// The three mini teachers' configs for world images of `imageSize` pixels (segmentation over the world's classes).
+    public static TeacherConfig[] Configs(int imageSize) =>
+    [
+        DepthTeacherConfig.Miniature with { ImageSize = imageSize },
+        SegTeacherConfig.Miniature with { ImageSize = imageSize, NumClasses = Enum.GetValues<SegClass>().Length },
+        GenTeacherConfig.Miniature with { ImageSize = imageSize },
+    ];
 
     /// The scene record behind a dataset image key ("val/images/val_000003.png"), or null.
     public static SceneRecord? Scene(WorldData world, string split, string imageKey) =>

@@ -21,7 +21,8 @@ public sealed class OnTheFlyTargets(ITeacher teacher, Func<IReadOnlyList<string>
         using var scope = NewDisposeScope();
         var images = loadImages(imageIds);
         Checked.Shape(images, [imageIds.Count, 3, -1, -1], $"OnTheFlyTargets ({teacher.Name}) images");
-        var targets = teacher.Encode(images);
+        // A teacher's convolutions must not take oneDNN's path, which a bf16 training step around us may have opened.
+        var targets = Bf16Matmul.WithoutOneDnn(() => teacher.Encode(images));
         NonFiniteTargets.Ensure(targets, imageIds, teacher.Name, $"an on-the-fly batch of {imageIds.Count}", images);
         return targets.to(device ?? Devices.Default).MoveToOuterDisposeScope();
     }

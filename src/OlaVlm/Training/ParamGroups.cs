@@ -75,8 +75,9 @@ public sealed class ParamGroups
     }
 
     /// AdamW over the groups; each group's lr is its base rate (LrSchedule scales it per step).
-    public AdamW CreateAdamW(TrainConfig config) =>
-        torch.optim.AdamW(Groups.Select(g => new AdamW.ParamGroup(g.Params.Select(p => p.Param), g.Lr,
+    /// optimized: what the optimizer updates for each parameter (fp32 master copies); null = the parameter.
+    public AdamW CreateAdamW(TrainConfig config, Func<Parameter, Parameter>? optimized = null) =>
+        torch.optim.AdamW(Groups.Select(g => new AdamW.ParamGroup(g.Params.Select(p => optimized?.Invoke(p.Param) ?? p.Param), g.Lr,
                                                                   config.Beta1, config.Beta2, config.Eps, g.WeightDecay)),
                           config.LearningRate, config.Beta1, config.Beta2, config.Eps, config.WeightDecay);
 

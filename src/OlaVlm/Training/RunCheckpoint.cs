@@ -21,14 +21,17 @@ public sealed record TrainerState(int Step, long Seed, TrainConfig Config, strin
 public static class RunCheckpoint
 {
     public const string ModelFile = "model.safetensors", OptimizerFile = "optimizer.bin", StateFile = "trainer.json", LatestFile = "latest";
+    /// fp32 master copies of the trainable weights (only for TrainConfig.Fp32MasterWeights), by parameter name.
+    public const string MastersFile = "masters.safetensors";
     static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     public static string Root(string runDir) => Path.Combine(runDir, "checkpoints");
     public static string Name(int step) => $"step-{step:D6}";
 
     /// Writes a complete checkpoint for `state.Step`, moves `latest` to it, then keeps only the newest `keep`.
+    /// masters: fp32 master weights by parameter name (MasterWeights), written to masters.safetensors.
     public static string Save(string runDir, nn.Module model, OptimizerHelper? optimizer, TrainerState state,
-                              bool trainableOnly = false, int keep = 2)
+                              bool trainableOnly = false, int keep = 2, IReadOnlyDictionary<string, Tensor>? masters = null)
     {
         var root = Root(runDir);
         Directory.CreateDirectory(root);
@@ -42,6 +45,12 @@ public static class RunCheckpoint
                 var sd = Selected(model, trainableOnly);
                 AtomicFile.Write(Path.Combine(temp, ModelFile), s => Safetensors.SaveStateDict(s, sd, leaveOpen: true));
             }
+            if (masters != null)
+                AtomicFile.Write(Path.Combine(temp, MastersFile), s =>
+                {
+                    using var scope = NewDisposeScope();
+                    Safetensors.SaveStateDict(s, masters.ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().contiguous()), leaveOpen: true);
+                });
             if (optimizer != null)
                 AtomicFile.Write(Path.Combine(temp, OptimizerFile), s =>
                 {
@@ -110,6 +119,19 @@ public static class RunCheckpoint
         using (no_grad())
             foreach (var (key, value) in loaded)
                 all[key].copy_(value); // copy_ converts dtype and device, so a bf16 file fills an f32 model
+    }
+
+    /// The checkpoint's fp32 master weights in `names` order, or null when it has none (a run without them).
+    public static IReadOnlyList<Tensor>? LoadMasters(string checkpointDir, IReadOnlyList<string> names)
+    {
+        var file = Path.Combine(checkpointDir, MastersFile);
+        if (!File.Exists(file)) return null;
+        var saved = Safetensors.LoadStateDict(file);
+        var missing = names.Where(n => !saved.ContainsKey(n)).ToList();
+        if (missing.Count > 0 || saved.Count != names.Count)
+            throw new InvalidDataException($"Checkpoint: {file} holds master weights for [{string.Join(", ", saved.Keys.Take(6))}…], " +
+                                           $"this trainer trains [{string.Join(", ", names.Take(6))}…] (missing: {string.Join(", ", missing.Take(6))})");
+        return names.Select(n => saved[n]).ToList();
     }
 
     public static void LoadOptimizer(OptimizerHelper optimizer, string file)

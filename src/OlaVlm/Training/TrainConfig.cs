@@ -42,6 +42,10 @@ public sealed record TrainConfig
     /// Weights are bfloat16. TorchSharp has no CPU autocast, so bf16 means bf16 weights; the Trainer
     /// checks the model's floating-point parameters agree with this flag rather than converting them.
     public bool Bf16Weights { get; init; } = false;
+    /// With Bf16Weights: AdamW updates fp32 copies of the trainable weights (and keeps fp32 moments); the model
+    /// computes in bf16 and gets the rounded copies after each step (MasterWeights). Off: AdamW updates the bf16
+    /// weights themselves, with bf16 moments.
+    public bool Fp32MasterWeights { get; init; } = false;
     /// The run folder: metrics.jsonl/csv, eval.jsonl/csv, checkpoints/. Null: out/runs/<timestamp>.
     public string? OutputDir { get; init; }
 
@@ -62,6 +66,7 @@ public sealed record TrainConfig
         Need(EvalEvery >= 0 && CheckpointEvery >= 0, "EvalEvery and CheckpointEvery must be >= 0");
         Need(KeepCheckpoints > 0, $"KeepCheckpoints must be > 0 (got {KeepCheckpoints})");
         Need(LearningRate >= 0 && WeightDecay >= 0, "LearningRate and WeightDecay must be >= 0");
+        Need(!Fp32MasterWeights || Bf16Weights, "Fp32MasterWeights needs Bf16Weights (fp32 weights are their own masters)");
     }
 
     /// The seed torch gets at the start of `step`. Also the natural seed for a step's data order, so

@@ -11,6 +11,9 @@ namespace OlaVlm.Training;
 ///   per step: seed torch from (seed, step) -> set lr -> zero_grad -> GradAccum x (loss/GradAccum).backward()
 ///             -> clip -> AdamW step -> log / eval / checkpoint
 /// (Gradients are zeroed at the start of a step, so after Run they still hold the last step's, clipped.)
+/// bf16 (TrainConfig.Bf16Weights): steps run in a Core.Bf16Matmul scope (oneDNN's bf16 matmul); with
+/// Fp32MasterWeights the optimizer updates fp32 copies (MasterWeights): gradients move onto them after every
+/// micro-batch, clipping and AdamW act on them, and the model gets the rounded copies after the step.
 /// Determinism: torch is reseeded from TrainConfig.StepSeed(seed, step) at the start of every step,
 /// so dropout and any torch sampling inside the step are a function of (seed, step); resuming needs
 /// no saved generator state and replays the uninterrupted run exactly. Data order is the caller's:
@@ -35,6 +38,7 @@ public sealed class Trainer : IDisposable
     readonly Func<int, int, LossParts> _step;
     readonly Parameter[] _trainable;
     readonly string[] _groupNames;
+    readonly MasterWeights? _masters;
 
     public TrainConfig Config { get; }
     public ParamGroups Groups { get; }
@@ -63,7 +67,8 @@ public sealed class Trainer : IDisposable
         _trainable = groups.Trainable.ToArray();
         _groupNames = groups.Groups.Select(g => g.Name).ToArray();
         CheckWeightDtype();
-        Optimizer = groups.CreateAdamW(config);
+        if (config.Fp32MasterWeights) _masters = new MasterWeights(_trainable);
+        Optimizer = groups.CreateAdamW(config, _masters is null ? null : _masters.Of);
         Schedule = LrSchedule.From(config);
         RunDir = config.OutputDir ?? Core.Paths.OutDir("runs", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
         Directory.CreateDirectory(RunDir);
@@ -82,6 +87,8 @@ public sealed class Trainer : IDisposable
                                            $"differ from this trainer's [{string.Join(", ", _groupNames)}]");
         RunCheckpoint.LoadModel(_model, Path.Combine(checkpointDir, RunCheckpoint.ModelFile), state.Config.CheckpointTrainableOnly);
         RunCheckpoint.LoadOptimizer(Optimizer, Path.Combine(checkpointDir, RunCheckpoint.OptimizerFile));
+        // The fp32 copies as saved (a checkpoint without them: rounded from the model, the best there is).
+        _masters?.Load(RunCheckpoint.LoadMasters(checkpointDir, TrainableNames()));
         Step = state.Step;
         Metrics.TruncateTo((state.MetricsJsonl, state.MetricsCsv));
         EvalMetrics.TruncateTo((state.EvalJsonl, state.EvalCsv));
@@ -118,7 +125,10 @@ public sealed class Trainer : IDisposable
         return History;
     }
 
-    StepRecord TrainStep(int step)
+    /// One optimizer step. bf16 steps run in a Bf16Matmul scope: oneDNN's bf16 matmul, not ATen's slow kernel.
+    StepRecord TrainStep(int step) => Core.Bf16Matmul.Run(Config.WeightDtype, () => TrainStepCore(step));
+
+    StepRecord TrainStepCore(int step)
     {
         using var scope = NewDisposeScope();
         var clock = Stopwatch.StartNew();
@@ -149,12 +159,15 @@ public sealed class Trainer : IDisposable
                     "(does it depend on any trainable parameter, or was it computed under no_grad?)");
             // Mean of micro-batch means: k micro-batches of B equal one batch of k*B.
             (lp.Loss / k).backward();
+            _masters?.AccumulateGradients();   // fp32 sums across micro-batches
         }
 
-        double norm = nn.utils.clip_grad_norm_(_trainable, Config.MaxGradNorm > 0 ? Config.MaxGradNorm : double.PositiveInfinity);
+        var clipped = _masters?.Masters ?? (IEnumerable<Parameter>)_trainable;
+        double norm = nn.utils.clip_grad_norm_(clipped, Config.MaxGradNorm > 0 ? Config.MaxGradNorm : double.PositiveInfinity);
         if (!double.IsFinite(norm))
             throw NonFinite(step, "grad_norm", norm, $"first non-finite gradient: {FirstBadGradient() ?? "?"}");
         Optimizer.step();
+        _masters?.CopyToModel();
         return new StepRecord(step + 1, loss, parts, norm, lrs, clock.Elapsed.TotalSeconds, samples);
     }
 
@@ -185,7 +198,7 @@ public sealed class Trainer : IDisposable
         foreach (var g in Groups.Groups)
             foreach (var (name, p) in g.Params)
             {
-                using var grad = p.grad;
+                using var grad = (_masters?.Of(p) ?? p).grad;
                 if (grad is not null && !isfinite(grad).all().ToBoolean()) return name;
             }
         return null;
@@ -212,7 +225,7 @@ public sealed class Trainer : IDisposable
         _model.eval();
         try
         {
-            var results = Eval!(Step);
+            var results = Core.Bf16Matmul.Run(Config.WeightDtype, () => Eval!(Step));
             EvalMetrics.Append(new[] { new KeyValuePair<string, double>("step", Step) }.Concat(results));
         }
         finally { _model.train(); }
@@ -225,8 +238,12 @@ public sealed class Trainer : IDisposable
         var (ej, ec) = EvalMetrics.Position;
         var state = new TrainerState(Step, Config.Seed, Config, _groupNames, mj, mc, ej, ec,
                                      History.Count > 0 ? History[^1].Loss : double.NaN, DateTime.UtcNow);
-        return RunCheckpoint.Save(RunDir, _model, Optimizer, state, Config.CheckpointTrainableOnly, Config.KeepCheckpoints);
+        var masters = _masters is null ? null : TrainableNames().Zip(_masters.Masters, (n, m) => (n, (Tensor)m)).ToDictionary(x => x.n, x => x.Item2);
+        return RunCheckpoint.Save(RunDir, _model, Optimizer, state, Config.CheckpointTrainableOnly, Config.KeepCheckpoints, masters);
     }
+
+    /// The trainable parameters' names, in the optimizer's order.
+    IReadOnlyList<string> TrainableNames() => Groups.Groups.SelectMany(g => g.Params.Select(p => p.Name)).ToList();
 
     static string Describe(StepRecord r)
     {
@@ -245,5 +262,5 @@ public sealed class Trainer : IDisposable
                                         " — convert the model (model.to(config.WeightDtype)) before building ParamGroups");
     }
 
-    public void Dispose() => Optimizer.Dispose();
+    public void Dispose() { Optimizer.Dispose(); _masters?.Dispose(); }
 }

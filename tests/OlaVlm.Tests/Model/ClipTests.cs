@@ -24,6 +24,23 @@ public class ClipTests
         Assert.Contains("patches", e.Message);
     }
 
+    /// The patch embedding is computed as a matmul (no oneDNN convolution, see ClipVisionEmbeddings.PatchEmbed):
+    /// the same numbers as the convolution, also for an image with pixels past the last whole patch.
+    /// (In bf16: Bf16MatmulTests.)
+    [Fact]
+    public void PatchEmbeddingAsAMatmulEqualsTheConvolution()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(2);
+        var emb = new ClipVisionEmbeddings(Tiny.Vision());
+        var p = emb.named_parameters().ToDictionary(x => x.name, x => x.parameter);
+        var pixels = randn(3, 3, 18, 18);   // 16×16 of whole 4×4 patches + 2 stray rows and columns
+        using var _ = no_grad();
+        var conv = nn.functional.conv2d(pixels, p["patch_embedding.weight"], strides: [4, 4]).flatten(2).transpose(1, 2);
+        var expected = cat([p["class_embedding"].view(1, 1, -1).expand(3, 1, -1), conv], 1) + p["position_embedding.weight"].unsqueeze(0);
+        Assert.True(Tiny.MaxDiff(emb.forward(pixels), expected) < 1e-5);
+    }
+
     [Fact]
     public void TextPoolingIgnoresPaddingAndIsCausal()
     {

@@ -6,6 +6,25 @@ namespace OlaVlm.Tests.Model;
 
 public class LlamaTests
 {
+    /// bf16 attention on the CPU is computed in fp32 (Attention.ScaledDotProduct: the bf16 kernel's backward is
+    /// several times slower), returned in bf16, and gradients reach bf16 inputs.
+    [Fact]
+    public void Bf16AttentionIsComputedInFp32OnTheCpu()
+    {
+        using var scope = NewDisposeScope();
+        var g = new Generator(4);
+        var (q, k, v) = (randn([2, 4, 7, 8], generator: g).to(ScalarType.BFloat16), randn([2, 4, 7, 8], generator: g).to(ScalarType.BFloat16),
+                         randn([2, 4, 7, 8], generator: g).to(ScalarType.BFloat16));
+        var mask = CausalMask.Build(ones(2, 7, dtype: ScalarType.Int64), 7, ScalarType.BFloat16);
+        var y = Attention.ScaledDotProduct(q.requires_grad_(), k, v, mask);
+        Assert.Equal(ScalarType.BFloat16, y.dtype);
+        var f = ScalarType.Float32;
+        var expected = nn.functional.scaled_dot_product_attention(q.detach().to(f), k.to(f), v.to(f), attn_mask: mask.to(f)).to(ScalarType.BFloat16);
+        Assert.True(y.detach().eq(expected).all().item<bool>());
+        y.sum().backward();
+        Assert.Equal(ScalarType.BFloat16, q.grad!.dtype);
+    }
+
     [Fact]
     public void FutureTokensDoNotChangePastLogits()
     {

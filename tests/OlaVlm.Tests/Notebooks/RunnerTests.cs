@@ -75,6 +75,38 @@ public class RunnerTests
         Assert.False(Directory.Exists(envOut + "-not-used"));
     }
 
+    /// Every run writes <out>/report/timings.json and prints the table; a failed run lists what ran.
+    [Fact]
+    public void TimingsJsonListsEveryCellThatRan_AlsoWhenACellFails()
+    {
+        var okOut = Path.Combine(Paths.Out, "test-runner", Guid.NewGuid().ToString("N"));
+        var ok = Runner.Run(okOut, TimeSpan.FromMinutes(5), "--profile", "quick", Fixture("env-echo.ipynb"));
+        Assert.True(ok.ExitCode == 0, ok.Output);
+        Assert.Contains("where the time went", ok.Output);
+        var doc = JsonNode.Parse(File.ReadAllText(Path.Combine(okOut, "report", "timings.json")))!;
+        Assert.Equal("quick", (string?)doc["profile"]);
+        Assert.True((int)doc["machine"]!["cores"]! > 0);
+        var nb = doc["notebooks"]!.AsArray().Single()!;
+        Assert.Equal("env-echo", (string?)nb["notebook"]);
+        Assert.False((bool)nb["failed"]!);
+        var cells = nb["cells"]!.AsArray();
+        Assert.Equal([1, 2], cells.Select(c => (int)c!["cell"]!));
+        Assert.All(cells, c => Assert.True((double)c!["seconds"]! > 0 && !(bool)c["failed"]!));
+        Assert.StartsWith("Console.WriteLine(\"OLA_PROFILE=\"", (string?)cells[1]!["source"]);
+        // The notebook's time covers its cells (plus kernel start-up), and the run's total is the sum.
+        Assert.True((double)nb["seconds"]! >= cells.Sum(c => (double)c!["seconds"]!) - 0.01);
+        Assert.Equal((double)nb["seconds"]!, (double)doc["total_seconds"]!, 2);
+
+        // A failing cell stops the notebook: the cells that ran are listed, the failed one marked.
+        var badOut = Path.Combine(Paths.Out, "test-runner", Guid.NewGuid().ToString("N"));
+        var bad = Runner.Run(badOut, TimeSpan.FromMinutes(5), Fixture("bad-shape.ipynb"));
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("where the time went", bad.Output);
+        var badNb = JsonNode.Parse(File.ReadAllText(Path.Combine(badOut, "report", "timings.json")))!["notebooks"]!.AsArray().Single()!;
+        Assert.True((bool)badNb["failed"]!);
+        Assert.Equal([(1, false), (2, true)], badNb["cells"]!.AsArray().Select(c => ((int)c!["cell"]!, (bool)c["failed"]!)));
+    }
+
     [Fact]
     public void ATypoInOlaProfileIsAnError()
     {

@@ -147,4 +147,23 @@ public class StageTests
         }
         Assert.All(MetricsLog.Column(r2.Metrics, "emb"), v => Assert.True(double.IsFinite(v) && v > 0));
     }
+
+    /// StageConfig.Fp32MasterWeights reaches the Trainer: OLA-VLM's PT trains in bf16 with fp32 copies of its
+    /// trainable weights, which the checkpoint keeps beside the bf16 model.
+    [Fact]
+    public void Bf16_with_fp32_master_weights_trains_and_checkpoints_the_copies()
+    {
+        var ola = NewModel();
+        var dir = RunDir("bf16-masters");
+        var r = Stage.Run(ola, Pt(steps: 2) with { Bf16Weights = true, Fp32MasterWeights = true }, NewData(), Targets(), dir, progress: Quiet);
+        Assert.Equal(TorchSharp.torch.ScalarType.BFloat16, ola.Llava.MmProjector.parameters().First().dtype);
+        Assert.All(MetricsLog.Column(r.Metrics, "loss"), v => Assert.True(double.IsFinite(v) && v > 0));
+        var masters = TorchSharp.PyBridge.Safetensors.LoadStateDict(Path.Combine(RunCheckpoint.Latest(dir)!, RunCheckpoint.MastersFile));
+        Assert.Contains("llava.mm_projector.0.weight", masters.Keys);
+        Assert.Contains(masters.Keys, k => k.StartsWith("ola.task_tokens."));
+        Assert.All(masters.Values, t => Assert.Equal(TorchSharp.torch.ScalarType.Float32, t.dtype));
+        // The model holds the copies rounded to bf16.
+        var w = ola.Llava.MmProjector.named_parameters().First(p => p.name == "0.weight").parameter;
+        Assert.True(masters["llava.mm_projector.0.weight"].to(TorchSharp.torch.ScalarType.BFloat16).eq(w).all().item<bool>());
+    }
 }

@@ -167,6 +167,66 @@ public class TrainerTests
         Assert.True(Tiny.Same(f32.get_parameter("fc2.weight")!, model.get_parameter("fc2.weight")!.to(ScalarType.Float32)));
     }
 
+    /// AdamW moves a weight of 1.0 by ~lr = 1e-3 a step, less than half of bf16's spacing there (2^-8): in bf16
+    /// every update is rounded away; with fp32 master weights ten of them add up to 0.01 and reach the model.
+    [Fact]
+    public void Fp32MasterWeightsKeepUpdatesThatBf16WeightsRoundAway()
+    {
+        float WeightAfter(bool masters)
+        {
+            using var model = nn.Linear(1, 1, hasBias: false);
+            using (no_grad()) model.weight!.fill_(1.0f);
+            model.to(ScalarType.BFloat16);
+            var cfg = Tiny.Config(Tiny.TempDir(), steps: 10) with
+            {
+                Bf16Weights = true, Fp32MasterWeights = masters, LearningRate = 1e-3, WarmupRatio = 0, MinLrRatio = 1, MaxGradNorm = 0,
+            };
+            using var x = linspace(0.5, 1.5, 16).view(16, 1).to(ScalarType.BFloat16);
+            using var t = new Trainer(model, ParamGroups.Build(model, cfg), cfg,
+                (s, m) => new LossParts(model.forward(x).pow(2).mean())) { Progress = new SilentProgress() };
+            t.Run();
+            Assert.Equal(ScalarType.BFloat16, model.weight!.dtype);
+            return model.weight.to(ScalarType.Float32).item<float>();
+        }
+        Assert.Equal(1.0f, WeightAfter(masters: false));
+        Assert.Equal(tensor(0.99f).to(ScalarType.BFloat16).to(ScalarType.Float32).item<float>(), WeightAfter(masters: true));
+    }
+
+    /// A checkpoint holds the fp32 copies (masters.safetensors), so a resumed bf16 run replays exactly.
+    [Fact]
+    public void Fp32MasterWeightsResumeReplaysExactly()
+    {
+        TrainConfig Cfg(string dir, int every = 0) => Tiny.Config(dir, steps: 6) with
+            { Bf16Weights = true, Fp32MasterWeights = true, CheckpointEvery = every, LearningRate = 1e-3 };
+        Dictionary<string, Tensor> Run(int? stopAfter, string dir, bool resume)
+        {
+            var model = new TinyMlp(3, dropout: 0);
+            model.to(ScalarType.BFloat16);
+            var cfg = Cfg(dir, every: 3);
+            using var t = new Trainer(model, ParamGroups.Build(model, cfg), cfg, (s, m) =>
+            {
+                var (x, y) = Tiny.Batch(16);
+                return new LossParts(nn.functional.mse_loss(model.forward(x.to(ScalarType.BFloat16)), y.to(ScalarType.BFloat16)));
+            }) { Progress = new SilentProgress() };
+            if (resume) Assert.True(t.Resume());
+            t.Run(stopAfter);
+            return Tiny.Snapshot(model);
+        }
+        var straight = Run(null, Tiny.TempDir(), resume: false);
+        var dir = Tiny.TempDir();
+        Run(3, dir, resume: false);
+        Assert.True(File.Exists(Path.Combine(RunCheckpoint.Latest(dir)!, RunCheckpoint.MastersFile)));
+        var resumed = Run(null, dir, resume: true);
+        foreach (var (name, w) in straight) Assert.True(Tiny.Same(w, resumed[name]), $"{name} differs after the resume");
+    }
+
+    [Fact]
+    public void Fp32MasterWeightsNeedBf16Weights()
+    {
+        var e = Assert.Throws<ArgumentException>(() => (Tiny.Config(Tiny.TempDir()) with { Fp32MasterWeights = true }).Validate());
+        Assert.Contains("Fp32MasterWeights needs Bf16Weights", e.Message);
+    }
+
     [Fact]
     public void Bf16FlagMustMatchTheWeights()
     {
