@@ -3,29 +3,40 @@ using OlaVlm.World;
 
 namespace OlaVlm.Data;
 
-/// The miniature LLM's word-level vocabulary, built from everything the world says (captions,
-/// instructions, benchmark prompts and choices) plus the chat template's own words, and saved beside
-/// the world so every model trained on that world shares one id space.
+/// The miniature LLM's word-level vocabulary: every word the world's text generators can write (grounded
+/// facts, one-hop and benchmark questions, reasoned answers, captions) plus the chat template's own words.
+/// Built from a fixed sample of generated scenes, not from a world's files, so it depends only on the
+/// generators: worlds that differ in size (the quick and the default profile) share one id space and the
+/// shipped foundation models (data/foundation) load in both.
 public static class WorldTokenizer
 {
-    public static WordTokenizer BuildOrLoad(WorldData world, ChatTemplate template)
+    /// Scenes drawn to collect the vocabulary (each gives several questions of every kind).
+    const int Scenes = 400;
+
+    public static WordTokenizer Build(ChatTemplate template)
     {
-        var path = Path.Combine(world.Root, $"tokenizer-{template.Name}-v{WordTokenizer.Scheme}.json");
-        if (File.Exists(path)) return WordTokenizer.Load(path);
         var corpus = new List<string> { template.System, template.UserPrefix, template.UserSuffix, template.AssistantPrefix };
-        foreach (var json in new[] { world.PtJson, world.IftJson, world.ValJson })
-            foreach (var r in LlavaDataset.Load(json).Records)
-                corpus.AddRange(r.Conversations.Select(t => t.Value));
-        foreach (var it in CvBench.Load(world.BenchJsonl))
+        corpus.Add(string.Join(" ", SceneText.Words()));
+        var config = new WorldConfig();
+        var gen = new SceneGenerator(config);
+        var oneHop = new Curriculum(int.MaxValue, 1, 0.1);
+        var benchmark = new Curriculum(0, 0, 0.1);
+        for (int i = 0; i < Scenes; i++)
         {
-            corpus.Add(it.Prompt);
-            corpus.AddRange(it.Choices);
-            corpus.Add(it.Answer);
+            var scene = gen.Generate(Rng.Derive(config.Seed, 99, i), $"vocab_{i}");
+            var rng = new Rng(Rng.Derive(config.Seed, 98, i));
+            var facts = SceneText.Facts(scene.Objects, scene.Width);
+            corpus.Add(SceneText.Prompt(facts, SceneQa.DescribePrompt));
+            for (int k = 0; k < 8; k++)
+                foreach (var c in new[] { oneHop, benchmark })
+                {
+                    var qa = SceneQa.Sample(scene, c, 0, rng);
+                    corpus.Add(qa.Question); corpus.Add(qa.Answer);
+                }
+            foreach (var task in Enum.GetValues<BenchTask>())
+                if (SceneQa.Benchmark(scene, facts, task, rng) is { } q) { corpus.Add(q.Question); corpus.Add(q.Answer); }
         }
-        var tok = WordTokenizer.Build(corpus);
-        var tmp = path + ".tmp";
-        tok.Save(tmp);
-        File.Move(tmp, path, overwrite: true);
-        return tok;
+        corpus.Add(LlavaRecord.ImageToken);
+        return WordTokenizer.Build(corpus);
     }
 }

@@ -68,7 +68,7 @@ public static class FoundationModels
         File.Delete(Path.Combine(dir, "foundation.json"));
         foreach (var sub in new[] { "clip", "llm" })
             if (Directory.Exists(Path.Combine(dir, sub))) Directory.Delete(Path.Combine(dir, sub), recursive: true);
-        var tok = WorldTokenizer.BuildOrLoad(world, template);
+        var tok = WorldTokenizer.Build(template);
         tok.Save(Path.Combine(dir, "tokenizer.json"));
 
         // Mini CLIP on pt captions; retrieval on val scenes.

@@ -62,7 +62,7 @@ public sealed class PtStepWorkload : IPeerWorkload
         foundation ??= new FoundationConfig();
         var w = OlaVlm.World.World.Build(world ?? WorldConfig.Quick, log: log);
         var template = ChatTemplate.Miniature();
-        var tok = WorldTokenizer.BuildOrLoad(w, template);
+        var tok = WorldTokenizer.Build(template);
         var stage = experiment.Pretrain with { Kind = StageKind.Pretrain, Seed = seed };
 
         using var data = new ConversationData(LlavaDataset.Load(w.PtJson), tok, template);

@@ -33,7 +33,7 @@ public static class StageBenchmarks
     {
         var world = OlaVlm.World.World.Build(WorldConfig.Quick);
         var template = ChatTemplate.Miniature();
-        var tok = WorldTokenizer.BuildOrLoad(world, template);
+        var tok = WorldTokenizer.Build(template);
         using (manual_seed(0)) { }
         var f = new FoundationParts(new ClipVisionModel(ClipVisionConfig.Miniature(), device), new LlamaForCausalLM(LlamaConfig.Miniature(tok.VocabSize), device), tok, template);
         var teachers = new ITeacher[] { MiniTeacher.Create(DepthTeacherConfig.Miniature, device), MiniTeacher.Create(SegTeacherConfig.Miniature, device), MiniTeacher.Create(GenTeacherConfig.Miniature, device) };

@@ -59,6 +59,14 @@ public static class SceneText
     /// The text oracle's user turn: the scene in words, then the question.
     public static string Prompt(IReadOnlyList<ObjectFacts> facts, string question) => "scene: " + Describe(facts) + "\n" + question;
 
+    /// Every word the grounded generators can write about any scene of any world (fact tokens over wide
+    /// ranges, small numbers), so a vocabulary built from one world's files also covers text drawn later.
+    public static IEnumerable<string> Words() =>
+        Enumerable.Range(0, ObjectFacts.Grid).SelectMany(i => new[] { $"c{i}", $"r{i}" })
+            .Concat(Enumerable.Range(0, 64).SelectMany(i => new[] { $"x{i}", $"d{i}", $"{i}" }))
+            .Concat(Shapes.Colors.Select(c => c.Name)).Concat(Shapes.All.SelectMany(k => new[] { Shapes.Name(k), Shapes.Plural(k) }))
+            .Concat(["none", "near", "far", "left", "right", "upper", "lower", "above", "below", "so", "scene"]);
+
     public static ObjectFacts Find(IReadOnlyList<ObjectFacts> facts, string name) =>
         facts.FirstOrDefault(f => f.Name == name) ?? throw new ArgumentException($"SceneText: no object named '{name}' in the scene");
 }

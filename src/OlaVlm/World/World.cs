@@ -38,7 +38,7 @@ public sealed record WorldData(string Root, WorldManifest Manifest)
 public static class World
 {
     /// Bump when anything changes what the generator writes.
-    public const string GeneratorVersion = "world-2"; // 2: unique colours, grounded text (facts, one-hop questions, rationales)
+    public const string GeneratorVersion = "world-3"; // 2: unique colours, grounded text; 3: facts as spans "cube red c1 r5 x5 d9"
     public const long PtSplit = 0, IftSplit = 1, ValSplit = 2, BenchSplit = 3, BenchTrainSplit = 4;
 
     // camelCase for our own records, string enums, and "<image>" written as is (not \u003C) so files read like LLaVA's.
@@ -55,6 +55,11 @@ public static class World
         var bytes = SHA256.HashData(Encoding.UTF8.GetBytes(GeneratorVersion + JsonSerializer.Serialize(config, Json)));
         return Convert.ToHexString(bytes)[..12].ToLowerInvariant();
     }
+
+    /// Hash of the world's rules alone (generator, image, camera, objects), without split sizes or data mix:
+    /// what the foundation models depend on, so the quick and the default world share shipped foundations.
+    public static string RulesHash(WorldConfig config) =>
+        ConfigHash(config with { PtScenes = 0, IftScenes = 0, ValScenes = 0, BenchItems = 0, TextOnlyFraction = 0, OneHopShare = 0, DescribeShare = 0 });
 
     public static WorldData Build(WorldConfig config, string? root = null, Action<string>? log = null)
     {

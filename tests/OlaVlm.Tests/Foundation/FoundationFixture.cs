@@ -17,7 +17,7 @@ public static class FoundationFixture
     static readonly Lazy<WorldData> _world = new(() => TheWorld.Build(TinyWorld, Path.Combine(Paths.OutDir("tests", "foundation"), "world-" + TheWorld.ConfigHash(TinyWorld))));
     public static WorldData World => _world.Value;
 
-    public static WordTokenizer Tokenizer => WorldTokenizer.BuildOrLoad(World, ChatTemplate.Miniature());
+    public static WordTokenizer Tokenizer => WorldTokenizer.Build(ChatTemplate.Miniature());
 
     public static readonly FoundationConfig Tiny = new()
     {

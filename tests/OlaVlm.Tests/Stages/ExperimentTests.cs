@@ -23,7 +23,7 @@ public class ExperimentTests
     {
         var world = OlaVlm.World.World.Build(Cfg, Core.Paths.OutDir("test-stages", "world"));
         var template = ChatTemplate.Miniature();
-        var tok = WorldTokenizer.BuildOrLoad(world, template);
+        var tok = WorldTokenizer.Build(template);
         manual_seed(0);
         var f = new FoundationParts(
             new ClipVisionModel(new ClipVisionConfig(32, 64, 2, 4, ImageSize: 32, PatchSize: 8), CPU),
