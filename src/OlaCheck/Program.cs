@@ -8,9 +8,13 @@ using OlaVlm.Experiments;
 //   dotnet run --project src/OlaCheck -- fingerprint DIR [--steps N]
 //        runs the whole pipeline for N (20) steps per stage in DIR (a fresh folder) and writes DIR/fingerprint.json;
 //        two runs with the same settings must write identical files (tests/…/DeterminismTests).
+//   dotnet run --project src/OlaCheck -c Release -- foundations [--quick] [--ship DIR]
+//        pre-trains the default profile's mini CLIP and mini LLM (with the reasoning phase and its text-oracle
+//        score) from scratch, deterministically, and copies them with SHA-256 into DIR (default data/foundation).
+//        environment/pretrain-foundations.sh runs this: the one command that reproduces the shipped foundations.
 if (args.Length == 0 || args[0] is "-h" or "--help")
 {
-    Console.WriteLine("usage: OlaCheck conv | bf16 [--threads N] | fingerprint DIR [--steps N]");
+    Console.WriteLine("usage: OlaCheck conv | bf16 [--threads N] | fingerprint DIR [--steps N] | foundations [--quick] [--ship DIR]");
     return args.Length == 0 ? 1 : 0;
 }
 Console.WriteLine(OneDnn.Apply());
@@ -43,6 +47,22 @@ switch (args[0])
         File.WriteAllText(file, fp.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine($"wrote {file}");
         return 0;
+    case "foundations":
+    {
+        bool quick = args.Contains("--quick");
+        int at = Array.IndexOf(args, "--ship");
+        string? ship = at >= 0 && at + 1 < args.Length ? Path.GetFullPath(args[at + 1]) : null;
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var world = OlaVlm.World.World.Build(quick ? OlaVlm.World.WorldConfig.Quick : new OlaVlm.World.WorldConfig(), log: Console.WriteLine);
+        var config = quick ? OlaVlm.Foundation.FoundationConfig.Quick : new OlaVlm.Foundation.FoundationConfig();
+        using var m = OlaVlm.Foundation.FoundationModels.LoadOrTrain(world, config, Devices.Default, Console.WriteLine, retrain: true);
+        Console.WriteLine($"mini CLIP: {m.ClipReport}");
+        Console.WriteLine($"mini LLM: {m.LlmReport}");
+        Console.WriteLine($"{m.Oracle}");
+        var dest = OlaVlm.Foundation.FoundationModels.Ship(m, ship ?? (quick ? null : OlaVlm.Foundation.FoundationModels.ShippedDir));
+        Console.WriteLine($"shipped to {dest} after {sw.Elapsed.TotalMinutes:F1} min");
+        return 0;
+    }
     default:
         Console.Error.WriteLine($"OlaCheck: unknown command '{string.Join(' ', args)}'");
         return 1;

@@ -23,6 +23,8 @@ public sealed record ResultsData
     public IReadOnlyList<ProbeSummaryRow> Probes { get; init; } = [];
     public IReadOnlyList<CorrelationRow> Correlations { get; init; } = [];
     public IReadOnlyList<AblationRow> Ablations { get; init; } = [];
+    /// The ladder from blind to oracle (notebook 05, Experiments.Ladder).
+    public IReadOnlyList<LadderRow> Ladder { get; init; } = [];
 
     public static IReadOnlyList<ProbeSummaryRow> Summarise(IEnumerable<LayerProbingResult> results) =>
         results.SelectMany(r => r.Curves.Select(c => new ProbeSummaryRow(r.Model, c.Teacher, c.BestLayer, c.BestCosine, c.MeanCosine, c.Layers, c.Cosines))).ToList();
@@ -70,6 +72,10 @@ public static class ResultsReport
             foreach (var (k, v) in d.Setup) sb.AppendLine($"- {k}: {v}");
             sb.AppendLine();
         }
+
+        sb.AppendLine("## The ladder: blind, text oracle, LLaVA-1.5, OLA-VLM").AppendLine();
+        if (d.Ladder.Count == 0) sb.AppendLine("Not measured.").AppendLine();
+        else sb.Append(Experiments.Ladder.Markdown(d.Ladder)).AppendLine();
 
         sb.AppendLine("## Benchmark (CV-Bench scoring: 2D = mean of 2D sources, 3D = 3D sources, overall = (2D+3D)/2)").AppendLine();
         if (d.Bench.Count == 0) sb.AppendLine("Not measured.").AppendLine();

@@ -19,22 +19,41 @@ public sealed record FoundationConfig
     /// Longest caption in tokens (with its EOS); a longer caption is an error, not a silent cut.
     public int TextLength { get; init; } = 64;
     public int ProjectionDim { get; init; } = 64;
-    public int ClipSteps { get; init; } = 200;
+    public int ClipSteps { get; init; } = 800;
     /// Pairs per contrastive batch: each caption competes with BatchSize − 1 negatives.
     public int ClipBatch { get; init; } = 32;
     public double ClipLr { get; init; } = 3e-3;
 
     // ---- mini LLM (Llama decoder, next-token prediction on world text) ----
-    public int LlmHidden { get; init; } = 64;
-    public int LlmIntermediate { get; init; } = 172;
+    // 128 wide with 8 full heads: in an ablation of the reasoning phase (1,000 steps, batch 16 × 4 turns,
+    // lr 2e-3) teacher-forced fact-copying accuracy was 0.74 with 4 heads / 2 KV heads, 0.83 with 8 / 8
+    // and 0.83 with 16 / 16 (40 % slower); 64 wide learned the format but copied facts more slowly.
+    public int LlmHidden { get; init; } = 128;
+    public int LlmIntermediate { get; init; } = 344;
     public int LlmLayers { get; init; } = 4;
-    public int LlmHeads { get; init; } = 4;
-    public int LlmKvHeads { get; init; } = 2;
+    public int LlmHeads { get; init; } = 8;
+    public int LlmKvHeads { get; init; } = 8;
     public int LlmSteps { get; init; } = 80;
     public int LlmBatch { get; init; } = 12;
     /// Tokens per training window (documents are packed into one stream, nanoGPT style).
     public int LlmSeqLen { get; init; } = 128;
     public double LlmLr { get; init; } = 3e-3;
+
+    // ---- mini LLM, second phase: reasoning about scenes described in words (issue 11) ----
+    /// Steps of scene-in-words question answering (SceneQaData) after the packed-text phase. Real LLaVA
+    /// starts from an LLM that already reasons; this phase gives the miniature that starting point, once,
+    /// at a budget of its own (it is what the text oracle measures).
+    public int ReasoningSteps { get; init; } = 4000;
+    /// The curriculum: steps of one-hop questions only before the benchmark's comparisons begin.
+    public int ReasoningOneHopSteps { get; init; } = 1000;
+    /// Share of one-hop questions kept after the switch, so the look-ups stay sharp.
+    public double ReasoningOneHopShare { get; init; } = 0.2;
+    public int ReasoningBatch { get; init; } = 16;
+    /// Questions per scene (each conversation states one scene, then asks this many).
+    public int ReasoningTurns { get; init; } = 4;
+    public double ReasoningLr { get; init; } = 2e-3;
+    /// Benchmark items the text oracle answers when the foundation is trained (0 = all).
+    public int OracleItems { get; init; } = 0;
 
     public double WeightDecay { get; init; } = 0.05;
     public int LogEvery { get; init; } = 10;
@@ -51,8 +70,9 @@ public sealed record FoundationConfig
     public static FoundationConfig Quick { get; } = new()
     {
         Vision = ClipVisionConfig.Miniature() with { NumLayers = 2 },
-        ClipSteps = 24, ClipBatch = 16, LlmLayers = 2, LlmSteps = 30, LlmBatch = 8, LlmSeqLen = 64, LogEvery = 4,
-        LlmValWindows = 32,
+        ClipSteps = 24, ClipBatch = 16, LlmHidden = 64, LlmIntermediate = 172, LlmHeads = 4, LlmKvHeads = 2, LlmLayers = 2,
+        LlmSteps = 30, LlmBatch = 8, LlmSeqLen = 64, LogEvery = 4, LlmValWindows = 32,
+        ReasoningSteps = 12, ReasoningOneHopSteps = 4, ReasoningBatch = 4, ReasoningTurns = 2, OracleItems = 24,
     };
 
     public ClipConfig ClipModelConfig(int vocabSize) =>
@@ -70,6 +90,9 @@ public sealed record FoundationConfig
     {
         void Need(bool ok, string what) { if (!ok) throw new ArgumentException($"FoundationConfig: {what}"); }
         Need(ClipSteps > 0 && LlmSteps > 0, $"steps must be > 0 (ClipSteps {ClipSteps}, LlmSteps {LlmSteps})");
+        Need(ReasoningSteps >= 0 && ReasoningOneHopSteps >= 0 && ReasoningOneHopSteps <= ReasoningSteps,
+             $"ReasoningOneHopSteps ({ReasoningOneHopSteps}) must be within 0..ReasoningSteps ({ReasoningSteps})");
+        Need(ReasoningBatch > 0 && ReasoningTurns > 0, $"ReasoningBatch ({ReasoningBatch}) and ReasoningTurns ({ReasoningTurns}) must be > 0");
         Need(ClipBatch > 1, $"ClipBatch must be > 1: a contrastive batch needs negatives (got {ClipBatch})");
         Need(LlmBatch > 0 && LlmSeqLen > 1, $"LlmBatch ({LlmBatch}) must be > 0 and LlmSeqLen ({LlmSeqLen}) > 1");
         Need(TextHidden % TextHeads == 0, $"TextHidden {TextHidden} is not divisible by TextHeads {TextHeads}");

@@ -17,6 +17,11 @@ public sealed record MiniFoundation(ClipModel Clip, LlamaForCausalLM Llm, WordTo
 {
     public string ClipRunDir => Path.Combine(Dir, "clip", "run");
     public string LlmRunDir => Path.Combine(Dir, "llm", "run");
+    public string ReasoningRunDir => Path.Combine(Dir, "llm", "reasoning");
+    /// The text oracle's score on the benchmark when the LLM was trained (null without a reasoning phase).
+    public OracleReport? Oracle { get; init; }
+    public IReadOnlyList<IReadOnlyDictionary<string, double>> ReasoningCurve =>
+        Directory.Exists(ReasoningRunDir) ? MetricsLog.Read(ReasoningRunDir) : [];
     /// Training curves (Trainer metrics rows: step, loss, lr_*, grad_norm, …), also when loaded from cache.
     public IReadOnlyList<IReadOnlyDictionary<string, double>> ClipCurve => MetricsLog.Read(ClipRunDir);
     public IReadOnlyList<IReadOnlyDictionary<string, double>> LlmCurve => MetricsLog.Read(LlmRunDir);
@@ -37,14 +42,26 @@ public sealed record MiniFoundation(ClipModel Clip, LlamaForCausalLM Llm, WordTo
 public static class FoundationModels
 {
     /// Bump when training code changes what the same config produces.
-    public const string Version = "found-3"; // 2: WordTokenizer scheme 2 (atomic "(A)" choice tokens); 3: CLIP seeded before it is built
+    public const string Version = "found-4"; // 2: WordTokenizer scheme 2 (atomic "(A)" choice tokens); 3: CLIP seeded before it is built; 4: reasoning phase
     internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     public static string CacheDir(WorldData world, FoundationConfig config) =>
         Core.Paths.OutDir("models", config.Hash(TheWorld.ConfigHash(world.Manifest.Config)));
 
+    /// The committed foundations of the default profile.
+    public static string ShippedDir => Path.Combine(Core.Paths.Data, "foundation");
+
+    /// Files a finished foundation folder holds (all hashed in foundation.json when shipped).
+    static readonly string[] Files =
+    [
+        "tokenizer.json", "clip/model.safetensors", "clip/config.json", "clip/run/metrics.jsonl",
+        "llm/model.safetensors", "llm/config.json", "llm/run/metrics.jsonl",
+    ];
+
+    /// Loads the models for this world and config: from out/models/<hash> when trained before, else from
+    /// the shipped data/foundation when it matches, else trains them (retrain: always train).
     public static MiniFoundation LoadOrTrain(WorldData world, FoundationConfig config, Device? device = null, Action<string>? log = null,
-        string? dir = null)
+        string? dir = null, bool retrain = false)
     {
         config.Validate();
         device ??= Core.Devices.Default;
@@ -52,11 +69,23 @@ public static class FoundationModels
         string worldHash = TheWorld.ConfigHash(world.Manifest.Config);
         dir ??= CacheDir(world, config);
         var template = ChatTemplate.Miniature();
-        var why = Mismatch(dir, config, worldHash);
+        var why = retrain ? "retraining was asked for" : Mismatch(dir, config, worldHash);
         if (why is null)
         {
             log($"foundation models: reusing {dir}");
             return Load(dir, config, template, device);
+        }
+        // The shipped foundations (data/foundation, made by environment/pretrain-foundations.sh): used as they
+        // are when they were trained for this config and world, after their files' SHA-256 are verified.
+        if (!retrain && Directory.Exists(ShippedDir))
+        {
+            var shippedWhy = Mismatch(ShippedDir, config, worldHash) ?? VerifyHashes(ShippedDir);
+            if (shippedWhy is null)
+            {
+                log($"foundation models: shipped {ShippedDir} (config, world and SHA-256 of every file verified)");
+                return Load(ShippedDir, config, template, device);
+            }
+            log($"foundation models: not using shipped {ShippedDir}: {shippedWhy}");
         }
         log($"foundation models: training ({why}) into {dir}");
         return Train(world, config, worldHash, template, dir, device, log);
@@ -100,6 +129,23 @@ public static class FoundationModels
         MiniLlm.Train(lm, corpus, f, Path.Combine(dir, "llm", "run"), device);
         var llmReport = MiniLlm.Evaluate(lm, valText, f.LlmSeqLen, device, f.LlmValWindows, sw.Elapsed.TotalSeconds);
         log($"mini LLM: {llmReport} ({llmReport.TrainSeconds:F0} s)");
+
+        // Reasoning about scenes in words, with the curriculum (issue 11); the text oracle measures it.
+        OracleReport? oracle = null;
+        if (f.ReasoningSteps > 0)
+        {
+            sw.Restart();
+            var qa = SceneQaData.FromWorld(world, "pt", "ift");
+            log($"mini LLM reasoning: {f.ReasoningSteps} steps × {f.ReasoningBatch} scenes × {f.ReasoningTurns} questions, one-hop only for the first {f.ReasoningOneHopSteps}");
+            MiniLlm.TrainReasoning(lm, qa, tok, template, f, Path.Combine(dir, "llm", "reasoning"), device);
+            double trainSeconds = sw.Elapsed.TotalSeconds;
+            sw.Restart();
+            var bench = CvBench.Load(world.BenchJsonl);
+            if (f.OracleItems > 0) bench = bench.Take(f.OracleItems).ToList();
+            var (score, _) = Eval.TextOracle.Evaluate(lm, tok, template, world, bench, device: device);
+            oracle = new OracleReport(bench.Count, score.Items.Average(i => i.Correct ? 1.0 : 0.0), score.ByTask.ToDictionary(kv => kv.Key, kv => kv.Value.Accuracy), sw.Elapsed.TotalSeconds);
+            log($"mini LLM reasoning: {oracle} ({trainSeconds:F0} s training)");
+        }
         Model.Checkpoint.Save(lm, Path.Combine(dir, "llm", "model.safetensors"));
         File.WriteAllText(Path.Combine(dir, "llm", "config.json"), llmConfig.ToHfJson().ToJsonString(Json));
 
@@ -110,11 +156,12 @@ public static class FoundationModels
             ["config"] = JsonNode.Parse(f.ToJson()),
             ["clip"] = JsonSerializer.SerializeToNode(clipReport, Json),
             ["llm"] = JsonSerializer.SerializeToNode(llmReport, Json),
+            ["oracle"] = oracle is null ? null : JsonSerializer.SerializeToNode(oracle, Json),
         };
         var tmp = Path.Combine(dir, "foundation.json.tmp");
         File.WriteAllText(tmp, meta.ToJsonString(Json));
         File.Move(tmp, Path.Combine(dir, "foundation.json"), overwrite: true);
-        return new MiniFoundation(clip, lm, tok, template, clipReport, llmReport, f, dir, true);
+        return new MiniFoundation(clip, lm, tok, template, clipReport, llmReport, f, dir, true) { Oracle = oracle };
     }
 
     static MiniFoundation Load(string dir, FoundationConfig f, ChatTemplate template, Device device)
@@ -132,7 +179,49 @@ public static class FoundationModels
         Model.Checkpoint.Load(lm, Path.Combine(dir, "llm", "model.safetensors"));
         var clipReport = meta["clip"].Deserialize<ClipReport>(Json) ?? throw new InvalidDataException($"{dir}/foundation.json: no clip report");
         var llmReport = meta["llm"].Deserialize<LlmReport>(Json) ?? throw new InvalidDataException($"{dir}/foundation.json: no llm report");
-        return new MiniFoundation(clip, lm, tok, template, clipReport, llmReport, f, dir, false);
+        var oracle = meta["oracle"]?.Deserialize<OracleReport>(Json);
+        return new MiniFoundation(clip, lm, tok, template, clipReport, llmReport, f, dir, false) { Oracle = oracle };
+    }
+
+    /// Copies a trained foundation into `dest` (default data/foundation): weights, configs, tokenizer and
+    /// training logs (no optimizer checkpoints), with foundation.json listing every file's SHA-256.
+    public static string Ship(MiniFoundation m, string? dest = null)
+    {
+        dest ??= ShippedDir;
+        if (Directory.Exists(dest)) Directory.Delete(dest, recursive: true);
+        var files = Files.Concat(Directory.Exists(m.ReasoningRunDir) ? ["llm/reasoning/metrics.jsonl"] : Array.Empty<string>()).ToList();
+        var hashes = new JsonObject();
+        foreach (var f in files)
+        {
+            var to = Path.Combine(dest, f);
+            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+            File.Copy(Path.Combine(m.Dir, f), to);
+            hashes[f] = Sha256(to);
+        }
+        var meta = JsonNode.Parse(File.ReadAllText(Path.Combine(m.Dir, "foundation.json")))!.AsObject();
+        meta["sha256"] = hashes;
+        File.WriteAllText(Path.Combine(dest, "foundation.json"), meta.ToJsonString(Json));
+        return dest;
+    }
+
+    /// Why a shipped folder's files do not match the SHA-256 its foundation.json lists, or null when they all do.
+    public static string? VerifyHashes(string dir)
+    {
+        var meta = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "foundation.json")));
+        if (meta?["sha256"] is not JsonObject hashes) return $"{dir}/foundation.json lists no sha256";
+        foreach (var (f, want) in hashes)
+        {
+            var path = Path.Combine(dir, f);
+            if (!File.Exists(path)) return $"{path} is missing";
+            if (Sha256(path) != want?.GetValue<string>()) return $"{path}: SHA-256 differs from foundation.json (edited or corrupted)";
+        }
+        return null;
+    }
+
+    static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream)).ToLowerInvariant();
     }
 
     /// Why the folder cannot be reused, or null when it can.
@@ -146,7 +235,7 @@ public static class FoundationModels
         if (meta?["version"]?.GetValue<string>() != Version) return "trained by another code version";
         if (meta["worldHash"]?.GetValue<string>() != worldHash) return "world changed";
         if (meta["config"]?.ToJsonString() != JsonNode.Parse(config.ToJson())!.ToJsonString()) return "config changed";
-        foreach (var f in new[] { "tokenizer.json", "clip/model.safetensors", "clip/config.json", "llm/model.safetensors", "llm/config.json", "clip/run/metrics.jsonl", "llm/run/metrics.jsonl" })
+        foreach (var f in Files)
             if (!File.Exists(Path.Combine(dir, f))) return $"{f} is missing";
         return null;
     }

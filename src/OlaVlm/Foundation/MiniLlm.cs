@@ -1,3 +1,4 @@
+using OlaVlm.Eval;
 using OlaVlm.Model;
 using OlaVlm.Text;
 using OlaVlm.Training;
@@ -9,6 +10,14 @@ namespace OlaVlm.Foundation;
 public sealed record LlmReport(long Tokens, double MeanNll, double Perplexity, int VocabSize, double TrainSeconds)
 {
     public override string ToString() => $"val perplexity {Perplexity:F2} over {Tokens:N0} tokens (uniform guess: {VocabSize})";
+}
+
+/// The text oracle's score when the foundation was trained: the LLM answering benchmark items from the
+/// scene in words (Eval.TextOracle). Accuracy over items and per task, in [0, 1].
+public sealed record OracleReport(int Items, double Accuracy, IReadOnlyDictionary<string, double> Tasks, double Seconds)
+{
+    public override string ToString() =>
+        $"text oracle {Accuracy:P1} on {Items} items ({string.Join(", ", Tasks.Select(t => $"{t.Key} {t.Value:P0}"))})";
 }
 
 /// The miniature LLM: a Llama decoder pre-trained from scratch by next-token prediction on world text.
@@ -28,6 +37,28 @@ public static class MiniLlm
             using var output = lm.forward(ids);
             return new LossParts(LlamaForCausalLM.CausalLmLoss(output.Logits, ids));
         }) { Title = "mini LLM" };
+        return trainer.Run();
+    }
+
+    /// The reasoning phase (issue 11): questions about scenes given in words, answers supervised only,
+    /// with the curriculum — one-hop look-ups for ReasoningOneHopSteps, then the benchmark's comparisons
+    /// with ReasoningOneHopShare one-hop questions kept. Fresh samples every step (no epochs to overfit).
+    public static IReadOnlyList<StepRecord> TrainReasoning(LlamaForCausalLM lm, SceneQaData data, ITokenizer tok, ChatTemplate template,
+                                                           FoundationConfig f, string runDir, Device device)
+    {
+        var cfg = new TrainConfig
+        {
+            Steps = f.ReasoningSteps, BatchSize = f.ReasoningBatch, LearningRate = f.ReasoningLr, WeightDecay = f.WeightDecay,
+            WarmupRatio = 0.03, MinLrRatio = 0.1, Seed = f.Seed + 1, LogEvery = f.LogEvery, OutputDir = runDir, KeepCheckpoints = 1,
+        };
+        var curriculum = new World.Curriculum(f.ReasoningOneHopSteps, f.ReasoningOneHopShare, DescribeShare: 0.05);
+        var groups = ParamGroups.Build(lm, cfg, noDecay: ParamGroups.IsEmbedding);
+        using var trainer = new Trainer(lm, groups, cfg, (step, _) =>
+        {
+            var (ids, labels, mask) = data.Batch(f.Seed + 1, step, f.ReasoningBatch, curriculum, tok, template, device, f.ReasoningTurns);
+            using var output = lm.forward(ids, attentionMask: mask);
+            return new LossParts(LlamaForCausalLM.CausalLmLoss(output.Logits, labels));
+        }) { Title = "mini LLM reasoning" };
         return trainer.Run();
     }
 

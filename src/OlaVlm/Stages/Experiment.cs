@@ -71,7 +71,12 @@ public sealed record ExperimentConfig
     public StageConfig Finetune { get; init; } = StageConfig.QuickFinetune;
     /// Benchmark items answered (0 = all).
     public int BenchLimit { get; init; } = 0;
-    public int MaxNewTokens { get; init; } = 6;
+    /// Reasoned answers ("red c1 r5 x5 d9, blue c6 r4 x12 d9, so blue sphere (B)") run to ~30 tokens.
+    public int MaxNewTokens { get; init; } = 48;
+    /// Share of the IFT data (both pools) used: the IFT-data fraction ablation (notebook 06). Steps stay the
+    /// same, so a smaller share is seen more often. Left out of the JSON at 1, keeping cache keys.
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public double IftDataFraction { get; init; } = 1.0;
     public int EvalBatchSize { get; init; } = 32;
     /// CV-Bench's reference parsing. The miniature's tokenizer keeps "(A)" as one upper-case token, so
     /// its replies are read exactly as a real model's are.
@@ -113,7 +118,8 @@ public static class Experiment
 {
     // 2: embedding loss reduced over the whole batch (EmbeddingLossReduction.MaskedBatchMean) and gen
     //    latents fitted by QueryTiling, as the reference; runs of version 1 averaged over image samples only.
-    const string Version = "exp-2";
+    // 3: grounded world (world-3), IFT curriculum, reasoned answers (48 new tokens).
+    const string Version = "exp-3";
     static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
 
     public static string Hash(WorldData world, FoundationParts f, IReadOnlyDictionary<OlaTask, ITargetSource> targets, ExperimentConfig cfg, long seed)
@@ -138,9 +144,13 @@ public static class Experiment
         if (cfg.BenchLimit > 0) bench = bench.Take(cfg.BenchLimit).ToList();
         var olaConfig = cfg.Ola.ForTeachers(targets);
 
-        ConversationStageData? pt = null, ift = null;
+        ConversationStageData? pt = null, ift = null, oneHop = null;
         ConversationStageData Pt() => pt ??= new(new ConversationData(LlavaDataset.Load(world.PtJson), f.Tokenizer, f.Template), f.Tokenizer.ImageId);
-        ConversationStageData Ift() => ift ??= new(new ConversationData(LlavaDataset.Load(world.IftJson), f.Tokenizer, f.Template), f.Tokenizer.ImageId);
+        ConversationStageData Ift() => ift ??= new(new ConversationData(IftSet(world.IftJson), f.Tokenizer, f.Template), f.Tokenizer.ImageId);
+        ConversationStageData OneHop() => oneHop ??= new(new ConversationData(IftSet(world.IftOneHopJson), f.Tokenizer, f.Template), f.Tokenizer.ImageId);
+        LlavaDataset IftSet(string path) => cfg.IftDataFraction < 1 ? LlavaDataset.Load(path).Fraction(cfg.IftDataFraction) : LlavaDataset.Load(path);
+        // IFT with the curriculum: one-hop look-ups first, then the benchmark pool (StageConfig.OneHopSteps).
+        IStageData Finetune(StageConfig sc) => sc.OneHopSteps > 0 ? new CurriculumStageData(OneHop(), Ift(), sc.OneHopSteps * sc.GradAccum) : Ift();
         try
         {
             ArmResult Arm(string name, OlaConfig? ola)
@@ -153,7 +163,8 @@ public static class Experiment
                 var answersFile = Path.Combine(armDir, "answers.json");
                 var stages = new List<(StageConfig Cfg, Func<IStageData> Data, string Dir)> { (cfg.Pretrain with { Kind = StageKind.Pretrain, Seed = seed }, Pt, "pt") };
                 if (cfg.VisualPretrain is StageConfig vpt) stages.Add((vpt with { Kind = StageKind.VisualPretrain, Seed = seed }, Ift, "vpt"));
-                stages.Add((cfg.Finetune with { Kind = StageKind.Finetune, Seed = seed }, Ift, "ift"));
+                var ftCfg = cfg.Finetune with { Kind = StageKind.Finetune, Seed = seed };
+                stages.Add((ftCfg, () => Finetune(ftCfg), "ift"));
 
                 if (File.Exists(modelFile) && File.Exists(answersFile))
                 {
@@ -183,7 +194,7 @@ public static class Experiment
             var olaArm = Arm("ola", olaConfig);
             return new ExperimentResult(dir, hash, baseline, olaArm, bench);
         }
-        finally { pt?.Data.Dispose(); ift?.Data.Dispose(); }
+        finally { pt?.Data.Dispose(); ift?.Data.Dispose(); oneHop?.Data.Dispose(); }
     }
 
     /// Greedy answers to benchmark items: "<image>\n" + prompt in the chat template with the generation

@@ -40,6 +40,10 @@ public sealed record StageConfig
     /// Embedding loss on/off; null = the stage's rule (PT: on; IFT: OlaConfig.EmbeddingLossInFinetune; VPT: off).
     public bool? EmbeddingLoss { get; init; }
 
+    /// The curriculum (issue 11), IFT only: steps drawn from the one-hop pool (ift_onehop.json: "where is the
+    /// red cube", "is it near or far") before the benchmark pool (ift.json). 0 = no curriculum.
+    public int OneHopSteps { get; init; } = 0;
+
     public int EffectiveBatch => BatchSize * GradAccum;
 
     public TrainConfig ToTrainConfig(string outputDir) => new()
@@ -58,8 +62,8 @@ public sealed record StageConfig
     // ---- miniature world. Why larger IFT rates than 2e-5: a tiny LLM sees a few hundred steps, not 5,200
     // steps of batch 128; at 2e-5 it would barely move. The ratios (PT ≫ IFT) are kept.
     public static StageConfig QuickPretrain => new() { Kind = StageKind.Pretrain, Steps = 16, BatchSize = 8, ProjectorLr = 2e-3, OlaLr = 2e-3, WarmupRatio = 0.1 };
-    public static StageConfig QuickFinetune => new() { Kind = StageKind.Finetune, Steps = 20, BatchSize = 8, ProjectorLr = 5e-4, LlmLr = 5e-4, WarmupRatio = 0.1 };
+    public static StageConfig QuickFinetune => new() { Kind = StageKind.Finetune, Steps = 20, BatchSize = 8, ProjectorLr = 5e-4, LlmLr = 5e-4, WarmupRatio = 0.1, OneHopSteps = 6 };
     public static StageConfig FullPretrain => new() { Kind = StageKind.Pretrain, Steps = 160, BatchSize = 16, ProjectorLr = 2e-3, OlaLr = 2e-3, LogEvery = 2 };
-    public static StageConfig FullFinetune => new() { Kind = StageKind.Finetune, Steps = 240, BatchSize = 16, ProjectorLr = 3e-4, LlmLr = 3e-4, LogEvery = 2 };
+    public static StageConfig FullFinetune => new() { Kind = StageKind.Finetune, Steps = 240, BatchSize = 16, ProjectorLr = 3e-4, LlmLr = 3e-4, LogEvery = 2, OneHopSteps = 80 };
     public static StageConfig QuickVisualPretrain => new() { Kind = StageKind.VisualPretrain, Steps = 20, BatchSize = 8, ProjectorLr = 3e-4, LlmLr = 3e-4, VisionLr = 1e-4, OlaLr = 3e-4, WarmupRatio = 0.1 };
 }

@@ -4,6 +4,8 @@ using OlaVlm.Teachers;
 using OlaVlm.World;
 using static TorchSharp.torch;
 
+using TheWorld = OlaVlm.World.World;
+
 namespace OlaVlm.Stages;
 
 /// The miniature world as seen by the teachers: labelled teacher data from a split's scenes, and target
@@ -38,11 +40,13 @@ public static class WorldTeachers
     public static IReadOnlyList<StoredTeacher> LoadOrTrain(WorldData world, TeacherTrainConfig train, int? trainLimit = null,
                                                           Device? device = null, Action<string>? log = null)
     {
-        var data = Data(world, "pt", trainLimit);
-        var val = Data(world, "val");
-        int size = (int)data.Images.shape[^1];
+        // Decoded only if some teacher has to be trained; the key stands for the data (the world is a pure
+        // function of its config), so reloading trained teachers reads no images.
+        TeacherData? data = null, val = null;
+        string key = $"world {TheWorld.ConfigHash(world.Manifest.Config)} pt limit {trainLimit?.ToString() ?? "all"}";
         var dir = Path.Combine(world.Root, "teachers");
-        return Configs(size).Select(c => TeacherStore.LoadOrTrain(c.Kind, c, data, dir, train, val, device, log)).ToList();
+        return Configs(world.Manifest.Config.ImageSize).Select(c => TeacherStore.LoadOrTrain(c.Kind, c, () => data ??= Data(world, "pt", trainLimit), key, dir,
+            train, () => val ??= Data(world, "val"), device, log)).ToList();
     }
 
     /// The three mini teachers' configs for world images of `imageSize` pixels (segmentation over the world's classes).
@@ -60,6 +64,12 @@ public static class WorldTeachers
     /// Cached targets of every teacher for the images of `dataset` (built once, reused while the teacher's
     /// weights hash and the image set are unchanged). dir default: <world>/targets.
     public static Dictionary<OlaTask, ITargetSource> Cached(IEnumerable<ITeacher> teachers, LlavaDataset dataset, ImageBank bank,
+                                                           string split, string? dir = null, Action<string>? log = null) =>
+        Cached(teachers, dataset, () => bank, split, dir, log);
+
+    /// As above, with the images decoded only if a cache has to be built: a notebook reopened over finished
+    /// caches never reads the PNGs (issue 12: reloads in seconds).
+    public static Dictionary<OlaTask, ITargetSource> Cached(IEnumerable<ITeacher> teachers, LlavaDataset dataset, Func<ImageBank> bank,
                                                            string split, string? dir = null, Action<string>? log = null)
     {
         dir ??= Path.Combine(Path.GetDirectoryName(Path.GetFullPath(dataset.File))!, "targets");
@@ -80,8 +90,9 @@ public static class WorldTeachers
     }
 
     /// (key, [3, H, W]) in teacher normalisation, decoded 64 at a time (views of one chunk tensor).
-    static IEnumerable<(string, Tensor)> Images(IReadOnlyList<string> keys, ImageBank bank)
+    static IEnumerable<(string, Tensor)> Images(IReadOnlyList<string> keys, Func<ImageBank> getBank)
     {
+        var bank = getBank();
         for (int start = 0; start < keys.Count; start += 64)
         {
             var part = keys.Skip(start).Take(64).ToList();

@@ -13,13 +13,21 @@ public static class TeacherStore
 {
     public static StoredTeacher LoadOrTrain(TeacherKind kind, TeacherConfig config, TeacherData data, string dir,
                                             TeacherTrainConfig? train = null, TeacherData? val = null, Device? device = null,
+                                            Action<string>? log = null) =>
+        LoadOrTrain(kind, config, () => data, data.ContentHash, dir, train, val is null ? null : () => val, device, log);
+
+    /// As above with the data built only when training is needed; `dataKey` stands for its content (e.g. the
+    /// world's hash, split and limit: the world is a pure function of its config). Reopening a notebook over a
+    /// trained teacher then reads no images (issue 12: reloads in seconds).
+    public static StoredTeacher LoadOrTrain(TeacherKind kind, TeacherConfig config, Func<TeacherData> getData, string dataKey, string dir,
+                                            TeacherTrainConfig? train = null, Func<TeacherData>? getVal = null, Device? device = null,
                                             Action<string>? log = null)
     {
         if (config.Kind != kind) throw new ArgumentException($"TeacherStore: kind {kind} but config is a {config.Kind} config ({config.GetType().Name})");
         train ??= new TeacherTrainConfig();
         var path = Path.Combine(dir, config.DisplayName + ".safetensors");
         var trainJson = JsonSerializer.Serialize(train);
-        var why = Mismatch(path, kind, config, trainJson, data.ContentHash);
+        var why = Mismatch(path, kind, config, trainJson, dataKey);
         if (why is null)
         {
             log?.Invoke($"{config.DisplayName}: reusing {path}");
@@ -27,11 +35,13 @@ public static class TeacherStore
         }
         log?.Invoke($"{config.DisplayName}: training ({why})");
         var teacher = MiniTeacher.Create(config, device);
+        var data = getData();
+        var val = getVal?.Invoke();
         var report = TeacherTrainer.Train(teacher, data, train.Steps, train);
         var score = val is null ? null : teacher.Evaluate(val);
         var meta = new JsonObject
         {
-            ["dataHash"] = data.ContentHash,
+            ["dataHash"] = dataKey,
             ["train"] = JsonNode.Parse(trainJson),
             ["trainSeconds"] = report.Seconds,
             ["firstLoss"] = report.FirstLoss,

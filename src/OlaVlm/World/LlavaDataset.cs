@@ -59,6 +59,15 @@ public sealed class LlavaDataset
         return new LlavaDataset(jsonPath, imageRoot, records, skipped);
     }
 
+    /// The first ⌈fraction · N⌉ records (the world writes them in random order, so a prefix is a random
+    /// subset): the IFT-data fraction ablation. fraction must be in (0, 1].
+    public LlavaDataset Fraction(double fraction)
+    {
+        if (!(fraction > 0 && fraction <= 1)) throw new ArgumentOutOfRangeException(nameof(fraction), $"{File}: data fraction {fraction} is not in (0, 1]");
+        int n = Math.Max(1, (int)Math.Ceiling(fraction * Records.Count));
+        return new LlavaDataset(File, ImageRoot, Records.Take(n).ToList(), Skipped.ToList());
+    }
+
     /// Absolute path of a record's image (null for text-only records).
     public string? ImagePath(LlavaRecord r) => r.Image == null ? null : Path.GetFullPath(Path.Combine(ImageRoot, r.Image));
 

@@ -26,6 +26,7 @@ public static class FoundationFixture
         ClipSteps = 6, ClipBatch = 8,
         LlmHidden = 32, LlmIntermediate = 64, LlmLayers = 1, LlmHeads = 2, LlmKvHeads = 1,
         LlmSteps = 6, LlmBatch = 4, LlmSeqLen = 32, LlmValWindows = 4, LogEvery = 2,
+        ReasoningSteps = 4, ReasoningOneHopSteps = 2, ReasoningBatch = 2, ReasoningTurns = 1, OracleItems = 4,
     };
 
     public static string TempDir(string name)

@@ -3,6 +3,8 @@ using OlaVlm.World;
 
 namespace OlaVlm.Tests.World;
 
+/// The world's grounded text (captions, one-hop questions, reasoned benchmark answers, the text-oracle prompt),
+/// checked against facts recomputed here from the raw object lists.
 public class TextTests
 {
     static readonly WorldConfig Cfg = new();
@@ -13,104 +15,164 @@ public class TextTests
         for (int i = 0; i < n; i++) yield return g.Generate((ulong)(5000 + i), $"t{i}");
     }
 
+    /// "red c1 r5 x5 d9", computed independently of ObjectFacts from box, position and depth.
+    static Dictionary<string, string> Spans(Scene s)
+    {
+        var d = new Dictionary<string, string>();
+        foreach (var o in s.Objects)
+        {
+            int col = Math.Clamp((int)((o.Box.X0 + o.Box.X1) / 2.0 * 8 / s.Width), 0, 7);
+            int row = Math.Clamp((int)((o.Box.Y0 + o.Box.Y1) / 2.0 * 8 / s.Height), 0, 7);
+            string key = s.Objects.Count(x => x.Color == o.Color) == 1 ? o.Color : o.Name;
+            d[o.Name] = $"{key} c{col} r{row} x{(int)Math.Round(o.Position.X / 0.5) + 8} d{(int)Math.Round(o.Depth / 0.5)}";
+        }
+        return d;
+    }
+
     [Fact]
-    public void CaptionsNameEveryObjectLeftToRight()
+    public void DefaultWorldGivesEveryObjectOfASceneItsOwnColour()
+    {
+        foreach (var s in Scenes(200))
+            Assert.Equal(s.Objects.Count, s.Objects.Select(o => o.Color).Distinct().Count());
+    }
+
+    [Fact]
+    public void CaptionsDescribeEveryObjectLeftToRightWithItsFacts()
     {
         foreach (var s in Scenes(60))
         {
-            var rec = Captions.Record(s, "img.png", new Rng(s.Seed));
-            Assert.StartsWith("<image>\n", rec.Conversations[0].Value);
-            var caption = rec.Conversations[1].Value;
-            var mentioned = Regex.Matches(caption, @"(small|large) (\w+) (cube|sphere|cylinder|cone)").Select(m => m.Value).ToList();
-            var expected = s.Objects.OrderBy(o => o.Box.X0 + o.Box.X1)
-                .Select(o => $"{(o.Size == SizeKind.Small ? "small" : "large")} {o.Color} {o.Shape.ToString().ToLowerInvariant()}").ToList();
-            Assert.Equal(expected, mentioned);
+            var rec = Captions.Record(s, "img.png");
+            Assert.Equal("<image>\n" + SceneQa.DescribePrompt, rec.Conversations[0].Value);
+            var spans = Spans(s);
+            var expected = string.Join("; ", s.Objects.OrderBy(o => o.Box.X0 + o.Box.X1).ThenBy(o => o.Box.Y0 + o.Box.Y1)
+                .Select(o => $"{Shapes.Name(o.Shape)} {spans[o.Name]}")) + ".";
+            Assert.Equal(expected, rec.Conversations[1].Value);
         }
     }
 
     [Fact]
     public void EveryInstructionAnswerReDerivedFromTheObjectListAgrees()
     {
-        int turns = 0, mc = 0;
+        int oneHop = 0, mc = 0;
+        var tasks = new HashSet<string>();
         foreach (var s in Scenes(150))
         {
-            var rec = Instructions.Conversation(s, "img.png", new Rng(s.Seed));
+            var rec = Instructions.Conversation(s, "img.png", new Rng(s.Seed), oneHopPool: false, Cfg);
             Assert.Single(Regex.Matches(string.Concat(rec.Conversations.Select(t => t.Value)), "<image>"));
+            var spans = Spans(s);
             for (int i = 0; i < rec.Conversations.Count; i += 2)
             {
                 var q = rec.Conversations[i].Value.Replace("<image>\n", "");
                 var a = rec.Conversations[i + 1].Value;
-                var expected = Expected(q, s.Objects, ref mc);
-                if (expected != null) { Assert.True(expected == a, $"{s.Id}: '{q}' answered '{a}', expected '{expected}'"); turns++; }
+                if (q.Contains("\n(A) ")) { CheckMultipleChoice(q, a, s, spans, tasks); mc++; }
+                else if (CheckOneHop(q, a, s, spans)) oneHop++;
             }
         }
-        Assert.True(turns > 300 && mc > 50, $"only {turns} turns ({mc} multiple choice) were checked");
+        Assert.True(oneHop > 100 && mc > 200, $"only {oneHop} one-hop and {mc} multiple-choice turns were checked");
+        Assert.Equal(4, tasks.Count);
     }
 
     [Fact]
-    public void TextOnlyConversationsAreAnsweredByTheirOwnText()
+    public void TheOneHopPoolAsksOnlyOneHopQuestions()
+    {
+        int checkedTurns = 0;
+        foreach (var s in Scenes(80))
+        {
+            var rec = Instructions.Conversation(s, "img.png", new Rng(s.Seed), oneHopPool: true, Cfg);
+            var spans = Spans(s);
+            for (int i = 0; i < rec.Conversations.Count; i += 2)
+            {
+                var q = rec.Conversations[i].Value.Replace("<image>\n", "");
+                Assert.DoesNotContain("(A)", q);
+                Assert.DoesNotContain("(A)", rec.Conversations[i + 1].Value);
+                if (CheckOneHop(q, rec.Conversations[i + 1].Value, s, spans)) checkedTurns++;
+            }
+        }
+        Assert.True(checkedTurns > 150, $"only {checkedTurns} one-hop turns were checked");
+    }
+
+    [Fact]
+    public void TextOnlyConversationsStateTheSceneInWordsBeforeTheQuestion()
     {
         foreach (var s in Scenes(80))
         {
-            var rec = Instructions.TextOnly(s, "x", new Rng(s.Seed));
+            var rec = Instructions.TextOnly(s, "x", new Rng(s.Seed), oneHopPool: false, Cfg);
             Assert.Null(rec.Image);
-            var (q, a) = (rec.Conversations[0].Value, rec.Conversations[1].Value);
+            var q = rec.Conversations[0].Value;
             Assert.DoesNotContain("<image>", q);
-            if (q.EndsWith("How many objects are there?"))
-                Assert.Equal($"{Regex.Matches(q, @"(\d+) \w+").Sum(m => int.Parse(m.Groups[1].Value))}.", a);
-            else if (Regex.Match(q, @"^The (\w+ \w+) is to the (left|right) of the (\w+ \w+)\.") is { Success: true } m)
-                Assert.Equal(m.Groups[2].Value == "left" ? "Right." : "Left.", a);
-            else
-            {
-                var d = Regex.Match(q, @"^The (\w+ \w+) is (\d+) metres .* the (\w+ \w+) is (\d+) metres");
-                Assert.True(d.Success, q);
-                Assert.Equal($"The {(int.Parse(d.Groups[2].Value) < int.Parse(d.Groups[4].Value) ? d.Groups[1].Value : d.Groups[3].Value)}.", a);
-            }
+            Assert.StartsWith("scene: " + Captions.Record(s, "i").Conversations[1].Value + "\n", q);
         }
     }
 
-    /// The answer a turn must have, recomputed here from the objects; null for free descriptions.
-    static string? Expected(string q, IReadOnlyList<SceneObject> objs, ref int mc)
+    [Fact]
+    public void ReasonedAnswersContainNoChoiceLetterBeforeTheLastOne()
     {
-        string Name(SceneObject o) => $"{o.Color} {o.Shape.ToString().ToLowerInvariant()}";
-        var prompt = q.Split("\n(A) ");
-        if (prompt.Length == 2)
-        {
-            var question = prompt[0].Replace(" Select from the following choices.", "");
-            var choices = Regex.Matches(q, @"\n\([A-Z]\) ([^\n]+)").Select(m => m.Groups[1].Value).ToList();
-            string task = question.StartsWith("How many") ? "Count" : question.StartsWith("Considering") ? "Relation"
-                        : question.StartsWith("Which object is closer to the camera") ? "Depth" : "Distance";
-            var item = new CvBenchItem(0, "2D", task, null, question, choices, "(A)", q, "x", "s");
-            mc++;
-            return $"({(char)('A' + choices.IndexOf(Rederive.Answer(Cfg, item, objs)))})";
-        }
+        foreach (var s in Scenes(100))
+            foreach (var t in Enum.GetValues<BenchTask>())
+                if (SceneQa.Benchmark(s, SceneText.Facts(s.Objects, s.Width), t, new Rng(s.Seed + (ulong)t)) is { } qa)
+                {
+                    var letters = Regex.Matches(qa.Answer, @"\([A-Z]\)");
+                    Assert.Single(letters);
+                    Assert.EndsWith(letters[0].Value, qa.Answer);
+                }
+    }
+
+    /// One-hop turns: returns false for describe turns (checked by the caption test's format).
+    static bool CheckOneHop(string q, string a, Scene s, Dictionary<string, string> spans)
+    {
+        if (q == SceneQa.DescribePrompt) { Assert.Equal(Captions.Describe(s), a); return false; }
         Match m;
-        if (q == "How many objects are in the image?") return $"{objs.Count}.";
-        if ((m = Regex.Match(q, @"^How many (\w+)s are in the image\?$")).Success)
-            return $"{objs.Count(o => o.Shape.ToString().ToLowerInvariant() == m.Groups[1].Value)}.";
-        if ((m = Regex.Match(q, @"^What colour is the (\w+)\?$")).Success)
+        if ((m = Regex.Match(q, @"^Where is the (\w+ \w+)\?$")).Success) Assert.Equal(spans[m.Groups[1].Value], a);
+        else if ((m = Regex.Match(q, @"^Is the (\w+ \w+) (in the left or the right half|in the upper or the lower half|near or far)")).Success)
         {
-            var c = objs.Single(o => o.Shape.ToString().ToLowerInvariant() == m.Groups[1].Value).Color;
-            return char.ToUpper(c[0]) + c[1..] + ".";
+            var o = s.Objects.Single(x => x.Name == m.Groups[1].Value);
+            var facts = spans[o.Name].Split(' ');
+            string word = m.Groups[2].Value switch
+            {
+                "in the left or the right half" => int.Parse(facts[^4][1..]) < 4 ? "left" : "right",
+                "in the upper or the lower half" => int.Parse(facts[^3][1..]) < 4 ? "upper" : "lower",
+                _ => int.Parse(facts[^1][1..]) <= 12 ? "near" : "far",
+            };
+            Assert.Equal($"{spans[o.Name]}, so {word}", a);
         }
-        if ((m = Regex.Match(q, @"^What shape is the (\w+) object\?$")).Success)
-            return $"A {objs.Single(o => o.Color == m.Groups[1].Value).Shape.ToString().ToLowerInvariant()}.";
-        if (q.StartsWith("Describe")) return null;
-        if ((m = Regex.Match(q, @"^What size is the (\w+ \w+)\?$")).Success)
-            return objs.Single(o => Name(o) == m.Groups[1].Value).HalfExtent > 0.45 ? "Large." : "Small.";
-        if ((m = Regex.Match(q, @"^Is the (\w+ \w+) (to the left or to the right of|above or below) the (\w+ \w+)\?$")).Success)
+        else if ((m = Regex.Match(q, @"^Where are the (.+) and the (\w+ \w+)\?$")).Success)
         {
-            var (a, b) = (objs.Single(o => Name(o) == m.Groups[1].Value), objs.Single(o => Name(o) == m.Groups[3].Value));
-            return m.Groups[2].Value.StartsWith("to")
-                ? (a.Box.X0 + a.Box.X1 < b.Box.X0 + b.Box.X1 ? "Left." : "Right.")
-                : (a.Box.Y0 + a.Box.Y1 < b.Box.Y0 + b.Box.Y1 ? "Above." : "Below.");
+            var names = m.Groups[1].Value.Split(", ").Append(m.Groups[2].Value);
+            Assert.Equal(string.Join(", ", names.Select(n => spans[n])), a);
         }
-        foreach (var task in new[] { "Depth", "Distance" })
+        else if ((m = Regex.Match(q, @"^How far is the (\w+ \w+) from the (\w+ \w+)\?$")).Success)
         {
-            if (!(task == "Depth" ? q.StartsWith("Which object is closer to the camera") : q.StartsWith("Estimate"))) continue;
-            var item = new CvBenchItem(0, "3D", task, null, q, objs.Select(Name).ToList(), "(A)", q, "x", "s");
-            return $"The {Rederive.Answer(Cfg, item, objs)}.";
+            var (b, o) = (spans[m.Groups[1].Value].Split(' '), spans[m.Groups[2].Value].Split(' '));
+            int N(string[] f, int fromEnd) => int.Parse(f[^fromEnd][1..]);
+            int dist = (int)Math.Round(Math.Sqrt(Math.Pow(N(o, 2) - N(b, 2), 2) + Math.Pow(N(o, 1) - N(b, 1), 2)));
+            Assert.Equal($"{spans[m.Groups[2].Value]}, {spans[m.Groups[1].Value]}; {dist}", a);
         }
-        throw new InvalidOperationException($"unknown question: {q}");
+        else if ((m = Regex.Match(q, @"^Which (\w+)s are in the image\?$")).Success)
+        {
+            var shape = m.Groups[1].Value;
+            var keys = s.Objects.Where(o => Shapes.Name(o.Shape) == shape).OrderBy(o => o.Box.X0 + o.Box.X1).ThenBy(o => o.Box.Y0 + o.Box.Y1)
+                .Select(o => spans[o.Name].Split(' ')[0]).ToList();
+            Assert.Equal($"{shape}s: {(keys.Count == 0 ? "none" : string.Join(", ", keys))}", a);
+        }
+        else if ((m = Regex.Match(q, @"^What shape is the (\w+) object\?$")).Success)
+            Assert.Equal(s.Objects.Single(o => o.Color == m.Groups[1].Value).Name, a);
+        else throw new InvalidOperationException($"unknown one-hop question: {q}");
+        return true;
+    }
+
+    /// Multiple choice: the last "(X)" is the answer re-derived from the raw geometry, and every span the
+    /// rationale states is the mentioned object's true span.
+    static void CheckMultipleChoice(string q, string a, Scene s, Dictionary<string, string> spans, HashSet<string> tasks)
+    {
+        var question = q.Split("\n(A) ")[0].Replace(" Select from the following choices.", "");
+        var choices = Regex.Matches(q, @"\n\([A-Z]\) ([^\n]+)").Select(m => m.Groups[1].Value).ToList();
+        string task = question.StartsWith("How many") ? "Count" : question.StartsWith("Considering") ? "Relation"
+                    : question.StartsWith("Which object is closer to the camera") ? "Depth" : "Distance";
+        tasks.Add(task);
+        var item = new CvBenchItem(0, task is "Count" or "Relation" ? "2D" : "3D", task, null, question, choices, "(A)", q, "x", "s");
+        var expected = $"({(char)('A' + choices.IndexOf(Rederive.Answer(Cfg, item, s.Objects)))})";
+        Assert.True(a.EndsWith(expected), $"{s.Id}: '{q}' answered '{a}', expected it to end with {expected}");
+        foreach (var span in spans.Values.Where(sp => a.Contains(sp.Split(' ')[0] + " c")))
+            Assert.Contains(span, a);
     }
 }

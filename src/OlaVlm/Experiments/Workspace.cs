@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using OlaVlm.Data;
+using OlaVlm.Foundation;
+using OlaVlm.Ola;
+using OlaVlm.Stages;
+using OlaVlm.Teachers;
+using OlaVlm.World;
+using static TorchSharp.torch;
+using TheWorld = OlaVlm.World.World;
+
+namespace OlaVlm.Experiments;
+
+/// How long one ingredient took to get ready, and where it came from (cache, shipped, trained now).
+public sealed record IngredientTime(string Ingredient, double Seconds, string Source);
+
+/// Every ingredient notebooks 03–06 share, behind one call: the world, the foundation models (shipped or
+/// cached), the three mini teachers, their PT targets, and the measurement recipe of the current profile.
+/// Each ingredient is built once and cached under out/; a notebook reopened after a kernel restart only
+/// loads (LoadTimes shows what each part cost, issue 12).
+public sealed class Workspace : IDisposable
+{
+    public required Device Device { get; init; }
+    public required WorldConfig WorldConfig { get; init; }
+    public required WorldData World { get; init; }
+    public required MiniFoundation Mini { get; init; }
+    public required FoundationParts Foundation { get; init; }
+    public required IReadOnlyList<StoredTeacher> Stored { get; init; }
+    public required IReadOnlyList<ITeacher> Teachers { get; init; }
+    public required LlavaDataset PtSet { get; init; }
+    public required IReadOnlyDictionary<OlaTask, ITargetSource> Targets { get; init; }
+    /// The recipe both arms train with in notebooks 03–06 (ExperimentArms.QuickMeasurement / FullMeasurement).
+    public required ExperimentConfig Experiment { get; init; }
+    public required IReadOnlyList<IngredientTime> LoadTimes { get; init; }
+    /// Distinct PT images (the probes draw their training images after these).
+    public int PtImages => PtSet.Records.Where(r => r.HasImage).Select(r => r.Image).Distinct().Count();
+
+    /// The settings of the current profile (Notebook.Profile: quick in CI and the tests, full otherwise).
+    public static Workspace Open(Device? device = null, Action<string>? log = null) =>
+        Open(Notebook.Profile.IsQuick, device, log);
+
+    public static Workspace Open(bool quick, Device? device = null, Action<string>? log = null)
+    {
+        device ??= Core.Devices.Default;
+        log ??= _ => { };
+        var times = new List<IngredientTime>();
+        T Timed<T>(string what, Func<T> make, Func<T, string> source)
+        {
+            var sw = Stopwatch.StartNew();
+            var value = make();
+            times.Add(new IngredientTime(what, sw.Elapsed.TotalSeconds, source(value)));
+            return value;
+        }
+        var worldConfig = quick ? WorldConfig.Quick : new WorldConfig();
+        var world = Timed("world", () => TheWorld.Build(worldConfig, log: log), w => w.Root);
+        var mini = Timed("foundation (mini CLIP + LLM)", () => FoundationModels.LoadOrTrain(world, quick ? FoundationConfig.Quick : new FoundationConfig(), device, log),
+                         m => (m.TrainedNow ? "trained now: " : "loaded: ") + m.Dir);
+        var parts = FoundationParts.From(mini, device);
+        var stored = Timed("teachers (depth, seg, gen)", () => WorldTeachers.LoadOrTrain(world, quick ? new TeacherTrainConfig { Steps = 60 } : new TeacherTrainConfig(),
+                                                                                      trainLimit: quick ? 120 : null, device: device, log: log),
+                           s => s.Any(t => t.TrainedNow) ? "trained now" : "loaded");
+        var teachers = stored.Select(s => (ITeacher)s.Teacher).ToList();
+        var ptSet = Timed("PT conversations", () => LlavaDataset.Load(world.PtJson), d => $"{d.Records.Count} records");
+        var targets = Timed("teacher targets (PT images)", () => WorldTeachers.Cached(teachers, ptSet, () => ImageBank.Load(ptSet), "pt", log: log),
+                            t => "memory-mapped caches");
+        return new Workspace
+        {
+            Device = device, WorldConfig = worldConfig, World = world, Mini = mini, Foundation = parts, Stored = stored, Teachers = teachers,
+            PtSet = ptSet, Targets = targets, LoadTimes = times,
+            Experiment = quick ? ExperimentArms.QuickMeasurement : ExperimentArms.FullMeasurement,
+        };
+    }
+
+    /// Both arms at `seed` with this workspace's recipe (cached under out/experiments/<hash>/).
+    public ExperimentResult Run(long seed, ExperimentConfig? config = null, Action<string>? log = null) =>
+        Stages.Experiment.RunBaselineAndOla(World, Foundation, Targets, config ?? Experiment, seed, device: Device, log: log);
+
+    public void Dispose()
+    {
+        foreach (var t in Targets.Values) (t as IDisposable)?.Dispose();
+        Mini.Dispose();
+    }
+}
