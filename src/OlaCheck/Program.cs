@@ -63,6 +63,53 @@ switch (args[0])
         Console.WriteLine($"shipped to {dest} after {sw.Elapsed.TotalMinutes:F1} min");
         return 0;
     }
+    case "oracle":
+    {
+        // The text oracle's replies beside the truth, for the default profile's (shipped) foundation.
+        int n = args.Length >= 2 ? int.Parse(args[1]) : 12;
+        var world = OlaVlm.World.World.Build(new OlaVlm.World.WorldConfig(), log: Console.WriteLine);
+        using var m = OlaVlm.Foundation.FoundationModels.LoadOrTrain(world, new OlaVlm.Foundation.FoundationConfig(), Devices.Default, Console.WriteLine);
+        var items = OlaVlm.World.CvBench.Load(world.BenchJsonl);
+        var pick = Enumerable.Range(0, n).Select(i => items[i * items.Count / n]).ToList();
+        var prompts = OlaVlm.Eval.TextOracle.Prompts(world, pick);
+        int bs = args.Length >= 3 ? int.Parse(args[2]) : 32;
+        var replies = OlaVlm.Eval.TextOracle.Answer(m.Llm, m.Tokenizer, m.Template, prompts, 48, bs);
+        for (int i = 0; i < n; i++)
+            Console.WriteLine($"--- {pick[i].Task} answer {pick[i].Answer}\n{prompts[i]}\n>>> {replies[i]}");
+        if (args.Contains("--tf"))
+        {
+            // Teacher-forced accuracy of answer tokens: training scenes vs benchmark scenes, same generator.
+            foreach (var split in new[] { "pt", "bench" })
+            {
+                var qa = OlaVlm.Foundation.SceneQaData.FromWorld(world, split);
+                var cur = new OlaVlm.World.Curriculum(0, 0.2, 0.05);
+                long right = 0, total = 0;
+                for (int step = 0; step < 8; step++)
+                {
+                    var (ids, labels, mask) = qa.Batch(99, step, 16, cur, m.Tokenizer, m.Template, Devices.Default, turns: 1);
+                    using var _ng = TorchSharp.torch.no_grad();
+                    m.Llm.eval();
+                    var logits = m.Llm.forward(ids, attentionMask: mask).Logits;
+                    var pred = logits[.., ..^1, ..].argmax(-1);
+                    var lab = labels[.., 1..];
+                    var valid = lab.ne(OlaVlm.Model.Labels.Ignore);
+                    right += pred.eq(lab).logical_and(valid).sum().item<long>();
+                    total += valid.sum().item<long>();
+                }
+                Console.WriteLine($"{split}: teacher-forced answer-token accuracy {right / (double)total:P1} over {total} tokens");
+            }
+        }
+        if (args.Contains("--nocache"))
+            foreach (var p in prompts)
+            {
+                var ids = m.Template.Render(m.Tokenizer, [new OlaVlm.Text.ChatTurn(OlaVlm.Text.ChatRole.User, p)], addGenerationPrompt: true).Ids;
+                using var t = TorchSharp.torch.tensor(ids, [1, ids.Length]);
+                m.Llm.eval();
+                var o = OlaVlm.Model.Generation.Generate(m.Llm, t, null, null, new OlaVlm.Model.GenerationOptions(48, StopTokenId: m.Template.StopId(m.Tokenizer), UseCache: false));
+                Console.WriteLine($"no cache >>> {m.Tokenizer.Decode(o[0])}");
+            }
+        return 0;
+    }
     default:
         Console.Error.WriteLine($"OlaCheck: unknown command '{string.Join(' ', args)}'");
         return 1;

@@ -31,8 +31,6 @@ public sealed class Workspace : IDisposable
     /// The recipe both arms train with in notebooks 03–06 (ExperimentArms.QuickMeasurement / FullMeasurement).
     public required ExperimentConfig Experiment { get; init; }
     public required IReadOnlyList<IngredientTime> LoadTimes { get; init; }
-    /// Distinct PT images (the probes draw their training images after these).
-    public int PtImages => PtSet.Records.Where(r => r.HasImage).Select(r => r.Image).Distinct().Count();
 
     /// The settings of the current profile (Notebook.Profile: quick in CI and the tests, full otherwise).
     public static Workspace Open(Device? device = null, Action<string>? log = null) =>
