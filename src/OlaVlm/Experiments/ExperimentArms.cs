@@ -30,7 +30,8 @@ public static class ExperimentArms
     public static ExperimentConfig FullMeasurement => ExperimentConfig.Full with
     {
         Pretrain = StageConfig.FullPretrain with { Steps = 80 },
-        Finetune = StageConfig.FullFinetune with { Steps = 120 },
+        // The curriculum's first third on one-hop questions, as in ExperimentConfig.Full (80 of 240).
+        Finetune = StageConfig.FullFinetune with { Steps = 120, OneHopSteps = 40 },
     };
 
     /// An arm's model as a model under test; task tokens (frozen after PT) are copied, detached.

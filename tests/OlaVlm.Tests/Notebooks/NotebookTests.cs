@@ -32,6 +32,23 @@ public class NotebookTests
         Assert.True(File.Exists(Path.Combine(outDir, "html", name + ".html")), "no HTML page written");
     }
 
+    /// Notebooks 03–06 open with one library call for their ingredients (issue 11), not a copied cell.
+    [Theory]
+    [InlineData("03-coupled-pretraining.ipynb")]
+    [InlineData("04-probing.ipynb")]
+    [InlineData("05-evaluation.ipynb")]
+    [InlineData("06-ablations.ipynb")]
+    public void MeasurementNotebooksOpenTheWorkspaceWithOneCall(string notebook)
+    {
+        var doc = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(Paths.RepoRoot, "notebooks", notebook)))!;
+        var code = doc["cells"]!.AsArray().Where(c => (string?)c!["cell_type"] == "code")
+            .Select(c => string.Concat(c!["source"]!.AsArray().Select(l => (string?)l))).ToList();
+        Assert.Contains("Workspace.Open(", code[1]);
+        Assert.All(code, c => Assert.DoesNotContain("WorldTeachers.LoadOrTrain", c));
+        var text = string.Concat(doc["cells"]!.AsArray().SelectMany(c => c!["source"]!.AsArray().Select(l => (string?)l)));
+        Assert.DoesNotContain("parsed leniently", text);
+    }
+
     [Fact]
     public void CommittedNotebooksHaveNoOutputsAndVsCodeMetadata()
     {
