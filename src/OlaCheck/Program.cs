@@ -77,28 +77,11 @@ switch (args[0])
         for (int i = 0; i < n; i++)
             Console.WriteLine($"--- {pick[i].Task} answer {pick[i].Answer}\n{prompts[i]}\n>>> {replies[i]}");
         if (args.Contains("--tf"))
-        {
-            // Teacher-forced accuracy of answer tokens: training scenes vs benchmark scenes, same generator.
             foreach (var split in new[] { "pt", "bench" })
             {
-                var qa = OlaVlm.Foundation.SceneQaData.FromWorld(world, split);
-                var cur = new OlaVlm.World.Curriculum(0, 0.2, 0.05);
-                long right = 0, total = 0;
-                for (int step = 0; step < 8; step++)
-                {
-                    var (ids, labels, mask) = qa.Batch(99, step, 16, cur, m.Tokenizer, m.Template, Devices.Default, turns: 1);
-                    using var _ng = TorchSharp.torch.no_grad();
-                    m.Llm.eval();
-                    var logits = m.Llm.forward(ids, attentionMask: mask).Logits;
-                    var pred = logits[.., ..^1, ..].argmax(-1);
-                    var lab = labels[.., 1..];
-                    var valid = lab.ne(OlaVlm.Model.Labels.Ignore);
-                    right += pred.eq(lab).logical_and(valid).sum().item<long>();
-                    total += valid.sum().item<long>();
-                }
-                Console.WriteLine($"{split}: teacher-forced answer-token accuracy {right / (double)total:P1} over {total} tokens");
+                var tf = OlaVlm.Eval.TextOracle.TeacherForced(m.Llm, m.Tokenizer, m.Template, OlaVlm.Foundation.SceneQaData.FromWorld(world, split));
+                Console.WriteLine($"{split} scenes, teacher-forced: the fact after a key {tf.AfterKey:P1} of {tf.AfterKeyTokens}, other answer tokens {tf.Other:P1} of {tf.OtherTokens}");
             }
-        }
         if (args.Contains("--nocache"))
             foreach (var p in prompts)
             {

@@ -59,4 +59,40 @@ public static class TextOracle
         var replies = Answer(lm, tok, template, Prompts(world, items), maxNewTokens, batchSize, device);
         return (CvBenchScorer.Score(items, replies), replies);
     }
+
+    /// Teacher-forced accuracy of the answer tokens on reasoning samples (SceneQaData, benchmark questions with
+    /// one-hop ones mixed in), split into the token that follows an object's key — its column fact, the one
+    /// token that needs the key→facts look-up — and all other answer tokens (the rest of a copied entry follows
+    /// by induction from its first fact). High "other", low "after a key" is the signature of an LLM that has
+    /// learned to copy an entry but not to find it.
+    public static (double AfterKey, long AfterKeyTokens, double Other, long OtherTokens) TeacherForced(
+        LlamaForCausalLM lm, ITokenizer tok, ChatTemplate template, Foundation.SceneQaData data, int batches = 8, int batchSize = 16, Device? device = null)
+    {
+        device ??= lm.parameters().First().device;
+        bool wasTraining = lm.training;
+        lm.eval();
+        var curriculum = new Curriculum(0, 0.2, 0.0);
+        long keyRight = 0, keyTotal = 0, otherRight = 0, otherTotal = 0;
+        try
+        {
+            for (int b = 0; b < batches; b++)
+            {
+                using var scope = NewDisposeScope();
+                using var _ = no_grad();
+                var (ids, labels, mask) = data.Batch(1234, b, batchSize, curriculum, tok, template, device);
+                var pred = lm.forward(ids, attentionMask: mask).Logits[.., ..^1, ..].argmax(-1).cpu().data<long>().ToArray();
+                var lab = labels[.., 1..].cpu().data<long>().ToArray();
+                for (int i = 0; i < lab.Length; i++)
+                {
+                    if (lab[i] == Labels.Ignore) continue;
+                    var word = tok.Decode([lab[i]]).Trim();
+                    bool afterKey = word.Length == 2 && word[0] == 'c' && char.IsDigit(word[1]);
+                    if (afterKey) { keyTotal++; if (pred[i] == lab[i]) keyRight++; }
+                    else { otherTotal++; if (pred[i] == lab[i]) otherRight++; }
+                }
+            }
+        }
+        finally { if (wasTraining) lm.train(); }
+        return (keyTotal == 0 ? double.NaN : keyRight / (double)keyTotal, keyTotal, otherTotal == 0 ? double.NaN : otherRight / (double)otherTotal, otherTotal);
+    }
 }

@@ -153,9 +153,12 @@ public static class Experiment
         IStageData Finetune(StageConfig sc) => sc.OneHopSteps > 0 ? new CurriculumStageData(OneHop(), Ift(), sc.OneHopSteps * sc.GradAccum) : Ift();
         try
         {
+            // The baseline never reads cfg.Ola: its folder is keyed without it, so OLA-VLM ablations (notebook 06)
+            // share one trained baseline per seed instead of retraining it for every variant.
+            var baselineDir = Core.Paths.OutDir("experiments", Hash(world, f, targets, cfg with { Ola = OlaConfig.Miniature }, seed));
             ArmResult Arm(string name, OlaConfig? ola)
             {
-                var armDir = Path.Combine(dir, name);
+                var armDir = Path.Combine(ola is null ? baselineDir : dir, name);
                 var llava = f.NewLlava(seed, device);
                 using (manual_seed(seed + 1)) { }
                 var model = OlaVlmModel.Create(llava, ola);
