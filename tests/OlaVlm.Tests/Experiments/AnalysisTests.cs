@@ -113,6 +113,6 @@ public class AnalysisTests : IDisposable
         foreach (var word in new[] { "better", "worse", "improve", "outperform", "wins" }) Assert.DoesNotContain(word, text, StringComparison.OrdinalIgnoreCase);
 
         var empty = ResultsReport.Markdown(new ResultsData());
-        Assert.Equal(4, empty.Split("Not measured.").Length - 1);
+        Assert.Equal(5, empty.Split("Not measured.").Length - 1);   // ladder, benchmark, probes, correlations, ablations
     }
 }
