@@ -12,9 +12,12 @@ using OlaVlm.Experiments;
 //        pre-trains the default profile's mini CLIP and mini LLM (with the reasoning phase and its text-oracle
 //        score) from scratch, deterministically, and copies them with SHA-256 into DIR (default data/foundation).
 //        environment/pretrain-foundations.sh runs this: the one command that reproduces the shipped foundations.
+//   dotnet run --project src/OlaCheck -c Release -- oracle [N] [BATCH] [--tf] [--nocache]
+//        the default profile's text oracle on N benchmark items (prompt, reply, answer); --tf adds teacher-forced
+//        accuracy of the fact after a key vs other answer tokens; --nocache regenerates without the KV cache.
 if (args.Length == 0 || args[0] is "-h" or "--help")
 {
-    Console.WriteLine("usage: OlaCheck conv | bf16 [--threads N] | fingerprint DIR [--steps N] | foundations [--quick] [--ship DIR]");
+    Console.WriteLine("usage: OlaCheck conv | bf16 [--threads N] | fingerprint DIR [--steps N] | foundations [--quick] [--ship DIR] | oracle [N] [BATCH] [--tf] [--nocache]");
     return args.Length == 0 ? 1 : 0;
 }
 Console.WriteLine(OneDnn.Apply());
