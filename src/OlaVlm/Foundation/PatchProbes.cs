@@ -80,7 +80,7 @@ public static class PatchProbes
 
     /// Held-out accuracy of a softmax regression trained on the first nTrain rows (features standardised
     /// with the training rows' statistics).
-    static double Fit(Tensor x, long[] y, int classes, int nTrain, int iterations)
+    public static double Fit(Tensor x, long[] y, int classes, int nTrain, int iterations = 300)
     {
         using var scope = NewDisposeScope();
         var mu = x[..nTrain].mean([0], keepdim: true);

@@ -15,15 +15,6 @@ public sealed class SceneQaData(IReadOnlyList<Scene> scenes)
     public static SceneQaData FromWorld(WorldData world, params string[] splits) =>
         new(splits.SelectMany(s => world.Scenes(s)).Select(r => SceneQa.Shell(r.Id, r.Objects, world.Manifest.Config.ImageSize)).ToList());
 
-    /// Sample `index` of `step`: a pure function of (seed, step, index).
-    public (string Prompt, SceneQuestion Qa) Sample(long seed, int step, int index, Curriculum curriculum)
-    {
-        var rng = new Rng(Rng.Derive((ulong)seed, step, index));
-        var scene = rng.Pick(Scenes);
-        var qa = SceneQa.Sample(scene, curriculum, step, rng);
-        return (SceneText.Prompt(SceneText.Facts(scene.Objects, scene.Width), qa.Question), qa);
-    }
-
     /// Conversation `index` of `step`: one scene in words, then `turns` questions about it, each answered
     /// (several questions per scene give more supervised tokens per step for little more sequence).
     public List<ChatTurn> Conversation(long seed, int step, int index, Curriculum curriculum, int turns)

@@ -80,26 +80,7 @@ public class BenchDiagnostics(ITestOutputHelper output)
     }
 
     /// Held-out accuracy (last 25 %) of a softmax regression on standardised features.
-    static double Probe(Tensor x, long[] y, int classes)
-    {
-        int n = (int)x.shape[0], nTrain = n * 3 / 4;
-        var mu = x[..nTrain].mean([0], keepdim: true); var sd = x[..nTrain].std(0, keepdim: true) + 1e-5;
-        var xs = ((x - mu) / sd).detach();
-        var yt = tensor(y);
-        manual_seed(0);
-        var lin = nn.Linear(x.shape[1], classes);
-        var opt = optim.AdamW(lin.parameters(), 1e-2, weight_decay: 1e-2);
-        for (int it = 0; it < 300; it++)
-        {
-            using var scope = NewDisposeScope();
-            opt.zero_grad();
-            var loss = nn.functional.cross_entropy(lin.forward(xs[..nTrain]), yt[..nTrain]);
-            loss.backward(); opt.step();
-        }
-        using var __ = no_grad();
-        var pred = lin.forward(xs[nTrain..]).argmax(1);
-        return pred.eq(yt[nTrain..]).to(ScalarType.Float32).mean().item<float>();
-    }
+    static double Probe(Tensor x, long[] y, int classes) => PatchProbes.Fit(x, y, classes, nTrain: (int)x.shape[0] * 3 / 4);
 
     /// A trained arm's choice accuracy on multiple-choice items it was trained on (ift, first turn) and
     /// on the benchmark, read from the logits of the choice tokens at the answer position; with each
