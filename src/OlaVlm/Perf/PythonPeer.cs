@@ -115,6 +115,9 @@ public sealed class PythonPeer : IDisposable
             if (!_process.WaitForExit(10_000)) Kill(_process);
         }
         catch (IOException) { Kill(_process); }
+        // WaitForExit() without a timeout also waits for the redirected output to drain: its last event
+        // (CompleteAdding) must not reach _lines after it is disposed (that crashed a test host once).
+        try { _process.WaitForExit(); } catch (InvalidOperationException) { }
         _process.Dispose();
         _lines.Dispose();
     }
