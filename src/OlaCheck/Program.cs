@@ -12,12 +12,16 @@ using OlaVlm.Experiments;
 //        pre-trains the default profile's mini CLIP and mini LLM (with the reasoning phase and its text-oracle
 //        score) from scratch, deterministically, and copies them with SHA-256 into DIR (default data/foundation).
 //        environment/pretrain-foundations.sh runs this: the one command that reproduces the shipped foundations.
+//   dotnet run --project src/OlaCheck -c Release -- reasoning [steps=600] [onehop=600] [items=300] [form=objects|words]
+//        [hidden=] [inter=] [layers=] [heads=] [rope=] [batch=] [turns=] [lr=] [threads=]
+//        a reasoning-phase experiment: a fresh mini LLM trained on scene questions alone with these overrides of
+//        FoundationConfig, then its teacher-forced look-up accuracy and the text oracle (how SceneForm was chosen).
 //   dotnet run --project src/OlaCheck -c Release -- oracle [N] [BATCH] [--tf] [--nocache]
 //        the default profile's text oracle on N benchmark items (prompt, reply, answer); --tf adds teacher-forced
 //        accuracy of the fact after a key vs other answer tokens; --nocache regenerates without the KV cache.
 if (args.Length == 0 || args[0] is "-h" or "--help")
 {
-    Console.WriteLine("usage: OlaCheck conv | bf16 [--threads N] | fingerprint DIR [--steps N] | foundations [--quick] [--ship DIR] | oracle [N] [BATCH] [--tf] [--nocache]");
+    Console.WriteLine("usage: OlaCheck conv | bf16 [--threads N] | fingerprint DIR [--steps N] | foundations [--quick] [--ship DIR] | oracle [N] [BATCH] [--tf] [--nocache] | reasoning [key=value ...]");
     return args.Length == 0 ? 1 : 0;
 }
 Console.WriteLine(OneDnn.Apply());
@@ -74,7 +78,8 @@ switch (args[0])
         using var m = OlaVlm.Foundation.FoundationModels.LoadOrTrain(world, new OlaVlm.Foundation.FoundationConfig(), Devices.Default, Console.WriteLine);
         var items = OlaVlm.World.CvBench.Load(world.BenchJsonl);
         var pick = Enumerable.Range(0, n).Select(i => items[i * items.Count / n]).ToList();
-        var prompts = OlaVlm.Eval.TextOracle.Prompts(world, pick);
+        var form = new OlaVlm.Foundation.FoundationConfig().SceneForm;
+        var prompts = OlaVlm.Eval.TextOracle.Prompts(world, form, pick);
         int bs = args.Length >= 3 ? int.Parse(args[2]) : 32;
         var replies = OlaVlm.Eval.TextOracle.Answer(m.Llm, m.Tokenizer, m.Template, prompts, 48, bs);
         for (int i = 0; i < n; i++)
@@ -82,18 +87,63 @@ switch (args[0])
         if (args.Contains("--tf"))
             foreach (var split in new[] { "pt", "bench" })
             {
-                var tf = OlaVlm.Eval.TextOracle.TeacherForced(m.Llm, m.Tokenizer, m.Template, OlaVlm.Foundation.SceneQaData.FromWorld(world, split));
+                var tf = OlaVlm.Eval.TextOracle.TeacherForced(m.Llm, m.Tokenizer, m.Template, OlaVlm.Foundation.SceneQaData.FromWorld(world, form, split));
                 Console.WriteLine($"{split} scenes, teacher-forced: the fact after a key {tf.AfterKey:P1} of {tf.AfterKeyTokens}, other answer tokens {tf.Other:P1} of {tf.OtherTokens}");
             }
         if (args.Contains("--nocache"))
             foreach (var p in prompts)
             {
-                var ids = m.Template.Render(m.Tokenizer, [new OlaVlm.Text.ChatTurn(OlaVlm.Text.ChatRole.User, p)], addGenerationPrompt: true).Ids;
+                var ids = m.Template.Render(m.Tokenizer, [new OlaVlm.Text.ChatTurn(OlaVlm.Text.ChatRole.User, p.Text)], addGenerationPrompt: true).Ids;
                 using var t = TorchSharp.torch.tensor(ids, [1, ids.Length]);
                 m.Llm.eval();
-                var o = OlaVlm.Model.Generation.Generate(m.Llm, t, null, null, new OlaVlm.Model.GenerationOptions(48, StopTokenId: m.Template.StopId(m.Tokenizer), UseCache: false));
+                using var e = OlaVlm.Foundation.ObjectTokens.Embed(m.Llm, m.Tokenizer, t, [p.Objects]);
+                var o = OlaVlm.Model.Generation.Generate(m.Llm, null, e, null, new OlaVlm.Model.GenerationOptions(48, StopTokenId: m.Template.StopId(m.Tokenizer), UseCache: false));
                 Console.WriteLine($"no cache >>> {m.Tokenizer.Decode(o[0])}");
             }
+        return 0;
+    }
+    case "reasoning":
+    {
+        // A reasoning-phase experiment from a fresh LLM: key=value overrides of FoundationConfig's LLM and
+        // reasoning fields, then teacher-forced look-up accuracy and the text oracle on `items` bench items.
+        var kv = args.Skip(1).Select(a => a.Split('=')).ToDictionary(p => p[0], p => p[1]);
+        int I(string k, int d) => kv.TryGetValue(k, out var v) ? int.Parse(v) : d;
+        double D(string k, double d) => kv.TryGetValue(k, out var v) ? double.Parse(v, System.Globalization.CultureInfo.InvariantCulture) : d;
+        var f0 = new OlaVlm.Foundation.FoundationConfig();
+        var f = f0 with
+        {
+            LlmHidden = I("hidden", f0.LlmHidden), LlmIntermediate = I("inter", f0.LlmIntermediate), LlmLayers = I("layers", f0.LlmLayers),
+            LlmHeads = I("heads", f0.LlmHeads), LlmKvHeads = I("heads", f0.LlmKvHeads), ReasoningSteps = I("steps", 600),
+            ReasoningOneHopSteps = I("onehop", 600), ReasoningBatch = I("batch", f0.ReasoningBatch), ReasoningTurns = I("turns", f0.ReasoningTurns),
+            ReasoningLr = D("lr", f0.ReasoningLr), LogEvery = 50,
+            LlmRopeTheta = D("rope", f0.LlmRopeTheta),
+            SceneForm = kv.TryGetValue("form", out var fm) ? Enum.Parse<OlaVlm.World.SceneForm>(fm, ignoreCase: true) : f0.SceneForm,
+        };
+        if (kv.ContainsKey("threads")) TorchSharp.torch.set_num_threads(I("threads", 2));
+        var world = OlaVlm.World.World.Build(new OlaVlm.World.WorldConfig(), log: Console.WriteLine);
+        var template = OlaVlm.Text.ChatTemplate.Miniature();
+        var tok = OlaVlm.Data.WorldTokenizer.Build(template);
+        TorchSharp.torch.manual_seed(f.Seed).Dispose();
+        using var lm = new OlaVlm.Model.LlamaForCausalLM(f.LlmModelConfig(tok.VocabSize) with { BosTokenId = tok.BosId, EosTokenId = tok.EosId }, Devices.Default);
+        var qa = OlaVlm.Foundation.SceneQaData.FromWorld(world, f.SceneForm, "pt", "ift");
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var rows = OlaVlm.Foundation.MiniLlm.TrainReasoning(lm, qa, tok, template, f, Path.Combine(Path.GetTempPath(), "ola-reasoning", string.Join("_", args.Skip(1))), Devices.Default);
+        Console.WriteLine($"trained {f.ReasoningSteps} steps in {sw.Elapsed.TotalSeconds:F0} s; losses: {string.Join(" ", rows.Where((_, i) => i % Math.Max(1, rows.Count / 12) == 0).Select(r => $"{r.Step}:{r.Loss:F3}"))}");
+        var benchQa = OlaVlm.Foundation.SceneQaData.FromWorld(world, f.SceneForm, "bench");
+        foreach (var (name, c) in new[] { ("one-hop", new OlaVlm.World.Curriculum(int.MaxValue, 1, 0)), ("benchmark", new OlaVlm.World.Curriculum(0, 0.2, 0)) })
+        {
+            var tf = OlaVlm.Eval.TextOracle.TeacherForced(lm, tok, template, benchQa, curriculum: c);
+            Console.WriteLine($"bench scenes, {name} questions, teacher-forced: the fact after a key {tf.AfterKey:P1} of {tf.AfterKeyTokens}, other answer tokens {tf.Other:P1} of {tf.OtherTokens}");
+        }
+        int items = I("items", 300);
+        if (items > 0)
+        {
+            var all = OlaVlm.World.CvBench.Load(world.BenchJsonl);
+            var bench = Enumerable.Range(0, items).Select(i => all[i * all.Count / items]).ToList();
+            var (score, replies) = OlaVlm.Eval.TextOracle.Evaluate(lm, tok, template, world, f.SceneForm, bench);
+            Console.WriteLine($"text oracle {score.Items.Average(i => i.Correct ? 1.0 : 0.0):P1} on {items}: {string.Join(", ", score.ByTask.Select(t => $"{t.Key} {t.Value.Accuracy:P0}"))}");
+            for (int i = 0; i < 8; i++) Console.WriteLine($"  {bench[i * items / 8].Task}: {replies[i * items / 8]}");
+        }
         return 0;
     }
     default:

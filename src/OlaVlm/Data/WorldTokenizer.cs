@@ -37,6 +37,7 @@ public static class WorldTokenizer
                 if (SceneQa.Benchmark(scene, facts, task, rng) is { } q) { corpus.Add(q.Question); corpus.Add(q.Answer); }
         }
         corpus.Add(LlavaRecord.ImageToken);
+        corpus.Add(ScenePrompt.ObjectToken);
         return WordTokenizer.Build(corpus);
     }
 }

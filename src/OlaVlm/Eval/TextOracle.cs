@@ -6,22 +6,24 @@ using static TorchSharp.torch;
 namespace OlaVlm.Eval;
 
 /// The text oracle: the mini LLM answering the benchmark from the scene in words instead of the image
-/// ("scene: red cube col 1 row 5 x 5 depth 9; … \n" + the item's CV-Bench prompt). It shows what the LLM
+/// (ScenePrompt: "scene: [cube red c1 r5 x5 d9] [sphere blue c6 r4 x12 d14].\n" + the item's CV-Bench prompt,
+/// one object token per bracket in the default SceneForm.Objects). It shows what the LLM
 /// can reason once perception is perfect — the ceiling for LLaVA-1.5 and OLA-VLM in the ladder.
 public static class TextOracle
 {
-    /// The text prompt of every item, from the benchmark's scene object lists (bench/objects.json).
-    public static List<string> Prompts(WorldData world, IReadOnlyList<CvBenchItem> items)
+    /// The prompt of every item: the benchmark scene's object list (bench/objects.json) in `form`, then the
+    /// item's CV-Bench prompt.
+    public static List<ScenePrompt> Prompts(WorldData world, SceneForm form, IReadOnlyList<CvBenchItem> items)
     {
         var scenes = world.Scenes("bench").ToDictionary(s => s.Image);
         int size = world.Manifest.Config.ImageSize;
         return items.Select(it => scenes.TryGetValue(it.Filename, out var s)
-            ? SceneText.Prompt(SceneText.Facts(s.Objects, size), it.Prompt)
+            ? ScenePrompt.Of(SceneText.Facts(s.Objects, size), it.Prompt, form)
             : throw new KeyNotFoundException($"{world.ObjectsJson("bench")}: no scene for benchmark image '{it.Filename}' (item {it.Idx})")).ToList();
     }
 
     /// Greedy replies of a text-only LLM to user turns, `batchSize` prompts at a time (left-padded).
-    public static List<string> Answer(LlamaForCausalLM lm, ITokenizer tok, ChatTemplate template, IReadOnlyList<string> prompts,
+    public static List<string> Answer(LlamaForCausalLM lm, ITokenizer tok, ChatTemplate template, IReadOnlyList<ScenePrompt> prompts,
                                       int maxNewTokens, int batchSize = 32, Device? device = null)
     {
         device ??= lm.parameters().First().device;
@@ -34,8 +36,9 @@ public static class TextOracle
             for (int start = 0; start < prompts.Count; start += batchSize)
             {
                 using var scope = NewDisposeScope();
-                var rendered = prompts.Skip(start).Take(batchSize)
-                    .Select(p => template.Render(tok, [new ChatTurn(ChatRole.User, p)], addGenerationPrompt: true).Ids).ToList();
+                using var _ = no_grad();
+                var chunk = prompts.Skip(start).Take(batchSize).ToList();
+                var rendered = chunk.Select(p => template.Render(tok, [new ChatTurn(ChatRole.User, p.Text)], addGenerationPrompt: true).Ids).ToList();
                 int t = rendered.Max(r => r.Length), b = rendered.Count;
                 var ids = new long[b * t]; var mask = new long[b * t];
                 Array.Fill(ids, tok.PadId);
@@ -45,7 +48,8 @@ public static class TextOracle
                     rendered[i].CopyTo(ids, i * t + pad);
                     Array.Fill(mask, 1L, i * t + pad, rendered[i].Length);
                 }
-                var output = Generation.Generate(lm, tensor(ids, [b, t], device: device), null, tensor(mask, [b, t], device: device), opts);
+                var embeds = Foundation.ObjectTokens.Embed(lm, tok, tensor(ids, [b, t], device: device), chunk.Select(p => p.Objects).ToList());
+                var output = Generation.Generate(lm, null, embeds, tensor(mask, [b, t], device: device), opts);
                 replies.AddRange(output.Select(o => tok.Decode(o)));
             }
         }
@@ -53,10 +57,10 @@ public static class TextOracle
         return replies;
     }
 
-    public static (CvBenchScore Score, List<string> Replies) Evaluate(LlamaForCausalLM lm, ITokenizer tok, ChatTemplate template, WorldData world,
+    public static (CvBenchScore Score, List<string> Replies) Evaluate(LlamaForCausalLM lm, ITokenizer tok, ChatTemplate template, WorldData world, SceneForm form,
                                                                      IReadOnlyList<CvBenchItem> items, int maxNewTokens = 48, int batchSize = 32, Device? device = null)
     {
-        var replies = Answer(lm, tok, template, Prompts(world, items), maxNewTokens, batchSize, device);
+        var replies = Answer(lm, tok, template, Prompts(world, form, items), maxNewTokens, batchSize, device);
         return (CvBenchScorer.Score(items, replies), replies);
     }
 
@@ -66,12 +70,12 @@ public static class TextOracle
     /// by induction from its first fact). High "other", low "after a key" is the signature of an LLM that has
     /// learned to copy an entry but not to find it.
     public static (double AfterKey, long AfterKeyTokens, double Other, long OtherTokens) TeacherForced(
-        LlamaForCausalLM lm, ITokenizer tok, ChatTemplate template, Foundation.SceneQaData data, int batches = 8, int batchSize = 16, Device? device = null)
+        LlamaForCausalLM lm, ITokenizer tok, ChatTemplate template, Foundation.SceneQaData data, int batches = 8, int batchSize = 16, Device? device = null, Curriculum? curriculum = null)
     {
         device ??= lm.parameters().First().device;
         bool wasTraining = lm.training;
         lm.eval();
-        var curriculum = new Curriculum(0, 0.2, 0.0);
+        curriculum ??= new Curriculum(0, 0.2, 0.0);
         long keyRight = 0, keyTotal = 0, otherRight = 0, otherTotal = 0;
         try
         {
@@ -79,9 +83,9 @@ public static class TextOracle
             {
                 using var scope = NewDisposeScope();
                 using var _ = no_grad();
-                var (ids, labels, mask) = data.Batch(1234, b, batchSize, curriculum, tok, template, device);
-                var pred = lm.forward(ids, attentionMask: mask).Logits[.., ..^1, ..].argmax(-1).cpu().data<long>().ToArray();
-                var lab = labels[.., 1..].cpu().data<long>().ToArray();
+                using var batch = data.Batch(1234, b, batchSize, curriculum, tok, template, device);
+                var pred = lm.forward(inputsEmbeds: batch.Embed(lm, tok), attentionMask: batch.Mask).Logits[.., ..^1, ..].argmax(-1).cpu().data<long>().ToArray();
+                var lab = batch.Labels[.., 1..].cpu().data<long>().ToArray();
                 for (int i = 0; i < lab.Length; i++)
                 {
                     if (lab[i] == Labels.Ignore) continue;

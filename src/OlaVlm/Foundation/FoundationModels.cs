@@ -42,7 +42,7 @@ public sealed record MiniFoundation(ClipModel Clip, LlamaForCausalLM Llm, WordTo
 public static class FoundationModels
 {
     /// Bump when training code changes what the same config produces.
-    public const string Version = "found-4"; // 2: WordTokenizer scheme 2 (atomic "(A)" choice tokens); 3: CLIP seeded before it is built; 4: reasoning phase
+    public const string Version = "found-5"; // 2: WordTokenizer scheme 2 (atomic "(A)" choice tokens); 3: CLIP seeded before it is built; 4: reasoning phase; 5: object tokens
     internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     public static string CacheDir(WorldData world, FoundationConfig config) =>
@@ -135,14 +135,14 @@ public static class FoundationModels
         if (f.ReasoningSteps > 0)
         {
             sw.Restart();
-            var qa = SceneQaData.FromWorld(world, "pt", "ift");
+            var qa = SceneQaData.FromWorld(world, f.SceneForm, "pt", "ift");
             log($"mini LLM reasoning: {f.ReasoningSteps} steps × {f.ReasoningBatch} scenes × {f.ReasoningTurns} questions, one-hop only for the first {f.ReasoningOneHopSteps}");
             MiniLlm.TrainReasoning(lm, qa, tok, template, f, Path.Combine(dir, "llm", "reasoning"), device);
             double trainSeconds = sw.Elapsed.TotalSeconds;
             sw.Restart();
             var bench = CvBench.Load(world.BenchJsonl);
             if (f.OracleItems > 0) bench = bench.Take(f.OracleItems).ToList();
-            var (score, _) = Eval.TextOracle.Evaluate(lm, tok, template, world, bench, device: device);
+            var (score, _) = Eval.TextOracle.Evaluate(lm, tok, template, world, f.SceneForm, bench, device: device);
             oracle = new OracleReport(bench.Count, score.Items.Average(i => i.Correct ? 1.0 : 0.0), score.ByTask.ToDictionary(kv => kv.Key, kv => kv.Value.Accuracy), sw.Elapsed.TotalSeconds);
             log($"mini LLM reasoning: {oracle} ({trainSeconds:F0} s training)");
         }

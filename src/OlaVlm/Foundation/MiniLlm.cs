@@ -55,9 +55,9 @@ public static class MiniLlm
         var groups = ParamGroups.Build(lm, cfg, noDecay: ParamGroups.IsEmbedding);
         using var trainer = new Trainer(lm, groups, cfg, (step, _) =>
         {
-            var (ids, labels, mask) = data.Batch(f.Seed + 1, step, f.ReasoningBatch, curriculum, tok, template, device, f.ReasoningTurns);
-            using var output = lm.forward(ids, attentionMask: mask);
-            return new LossParts(LlamaForCausalLM.CausalLmLoss(output.Logits, labels));
+            using var batch = data.Batch(f.Seed + 1, step, f.ReasoningBatch, curriculum, tok, template, device, f.ReasoningTurns);
+            using var output = lm.forward(inputsEmbeds: batch.Embed(lm, tok), attentionMask: batch.Mask);
+            return new LossParts(LlamaForCausalLM.CausalLmLoss(output.Logits, batch.Labels));
         }) { Title = "mini LLM reasoning" };
         return trainer.Run();
     }

@@ -14,7 +14,7 @@ public sealed partial class WordTokenizer : ITokenizer
 
     /// How text is split; saved with the vocabulary, and part of every cache key built on it.
     /// 2: choice markers "(A)" are single case-preserving tokens.
-    public const int Scheme = 2;
+    public const int Scheme = 3; // 3: the <obj> placeholder of object tokens (World.ScenePrompt)
     private readonly string[] vocab;
     private readonly Dictionary<string, long> ids;
 
@@ -76,7 +76,7 @@ public sealed partial class WordTokenizer : ITokenizer
         Pieces().Matches(text).Select(m => m.Value.Length == 3 && m.Value[0] == '(' && m.Value[2] == ')' && char.IsAsciiLetterUpper(m.Value[1])
             ? m.Value : m.Value.ToLowerInvariant());
 
-    [GeneratedRegex(@"<pad>|<bos>|<eos>|<unk>|<image>|\([A-Z]\)|[\p{L}\p{Nd}]+|[^\s\p{L}\p{Nd}]")]
+    [GeneratedRegex(@"<pad>|<bos>|<eos>|<unk>|<image>|<obj>|\([A-Z]\)|[\p{L}\p{Nd}]+|[^\s\p{L}\p{Nd}]")]
     private static partial Regex Pieces();
 
     public void Save(string path)
