@@ -20,7 +20,14 @@ public static class ObjectTokens
     {
         long b = ids.shape[0], t = ids.shape[1];
         if (objects.Count != b) throw new ArgumentException($"ObjectTokens: {objects.Count} object lists for a batch of {b} rows");
-        if (objects.All(o => o.Count == 0)) return lm.Model.Embed(ids);
+        if (objects.All(o => o.Count == 0))
+        {
+            // No object tokens (the Words form, or a tokenizer without them): a stray placeholder would
+            // otherwise be embedded as if it were a word.
+            if (TryPlaceholderId(tok) is long ph && ids.eq(ph).any().item<bool>())
+                throw new ArgumentException($"ObjectTokens: the batch has {ScenePrompt.ObjectToken} placeholders but no objects to fill them");
+            return lm.Model.Embed(ids);
+        }
         using var scope = NewDisposeScope();
         long placeholder = PlaceholderId(tok);
         var flat = ids.cpu().data<long>().ToArray();
@@ -55,12 +62,13 @@ public static class ObjectTokens
         return (e * w).sum(2).MoveToOuterDisposeScope();
     }
 
-    public static long PlaceholderId(ITokenizer tok)
+    public static long PlaceholderId(ITokenizer tok) => TryPlaceholderId(tok)
+        ?? throw new ArgumentException($"ObjectTokens: the tokenizer has no {ScenePrompt.ObjectToken} token (rebuild it: WordTokenizer scheme 3)");
+
+    static long? TryPlaceholderId(ITokenizer tok)
     {
         var id = tok.Encode(ScenePrompt.ObjectToken);
-        if (id.Length != 1 || Decode(tok, id[0]) != ScenePrompt.ObjectToken)
-            throw new ArgumentException($"ObjectTokens: the tokenizer has no {ScenePrompt.ObjectToken} token (rebuild it: WordTokenizer scheme 3)");
-        return id[0];
+        return id.Length == 1 && Decode(tok, id[0]) == ScenePrompt.ObjectToken ? id[0] : null;
     }
 
     static string Decode(ITokenizer tok, long id) => tok.Decode([id], skipSpecial: false);

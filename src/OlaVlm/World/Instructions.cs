@@ -5,7 +5,8 @@ namespace OlaVlm.World;
 /// descriptions. Two pools, for the curriculum (Stages.StageConfig.OneHopSteps): the one-hop pool
 /// (ift_onehop.json) and the benchmark pool (ift.json: comparisons, with a share of one-hop turns kept).
 /// Text-only conversations state the scene in words instead of showing it, so batches mix samples without
-/// images (OLA-VLM's embedding loss skips them) and the LLM keeps its text reasoning.
+/// images (OLA-VLM's embedding loss skips them) and the LLM keeps its text reasoning. They spell the scene out
+/// word by word (SceneForm.Words): LLaVA records are plain text plus `<image>`, with no object tokens.
 public static class Instructions
 {
     public const int Turns = 3;

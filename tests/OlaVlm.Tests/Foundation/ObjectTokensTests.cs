@@ -79,6 +79,8 @@ public class ObjectTokensTests
         var unknown = Assert.Throws<ArgumentException>(() => ObjectTokens.Embed(lm, tok, t, [p.Objects.Take(p.Objects.Count - 1).Append(["zebra"]).ToList()]));
         Assert.Contains("'zebra'", unknown.Message);
         Assert.Throws<ArgumentException>(() => ObjectTokens.Embed(lm, tok, t, []));
+        var none = Assert.Throws<ArgumentException>(() => ObjectTokens.Embed(lm, tok, t, [Array.Empty<IReadOnlyList<string>>()]));
+        Assert.Contains("no objects", none.Message);
     }
 
     [Fact]
