@@ -106,7 +106,18 @@ switch (args[0])
     {
         // A reasoning-phase experiment from a fresh LLM: key=value overrides of FoundationConfig's LLM and
         // reasoning fields, then teacher-forced look-up accuracy and the text oracle on `items` bench items.
-        var kv = args.Skip(1).Select(a => a.Split('=')).ToDictionary(p => p[0], p => p[1]);
+        string[] keys = ["steps", "onehop", "items", "form", "hidden", "inter", "layers", "heads", "rope", "batch", "turns", "lr", "threads"];
+        var kv = new Dictionary<string, string>();
+        foreach (var a in args.Skip(1))
+        {
+            var p = a.Split('=', 2);
+            if (p.Length != 2 || !keys.Contains(p[0]))
+            {
+                Console.Error.WriteLine($"OlaCheck reasoning: '{a}' is not key=value with a key among {string.Join(", ", keys)}");
+                return 1;
+            }
+            kv[p[0]] = p[1];
+        }
         int I(string k, int d) => kv.TryGetValue(k, out var v) ? int.Parse(v) : d;
         double D(string k, double d) => kv.TryGetValue(k, out var v) ? double.Parse(v, System.Globalization.CultureInfo.InvariantCulture) : d;
         var f0 = new OlaVlm.Foundation.FoundationConfig();
