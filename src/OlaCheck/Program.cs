@@ -8,7 +8,7 @@ using OlaVlm.Experiments;
 //   dotnet run --project src/OlaCheck -- fingerprint DIR [--steps N]
 //        runs the whole pipeline for N (20) steps per stage in DIR (a fresh folder) and writes DIR/fingerprint.json;
 //        two runs with the same settings must write identical files (tests/…/DeterminismTests).
-//   dotnet run --project src/OlaCheck -c Release -- foundations [--quick] [--ship DIR]
+//   dotnet run --project src/OlaCheck -c Release -- foundations [--quick] [--ship DIR] [--reuse]
 //        pre-trains the default profile's mini CLIP and mini LLM (with the reasoning phase and its text-oracle
 //        score) from scratch, deterministically, and copies them with SHA-256 into DIR (default data/foundation).
 //        environment/pretrain-foundations.sh runs this: the one command that reproduces the shipped foundations.
@@ -16,12 +16,18 @@ using OlaVlm.Experiments;
 //        [hidden=] [inter=] [layers=] [heads=] [rope=] [batch=] [turns=] [lr=] [threads=]
 //        a reasoning-phase experiment: a fresh mini LLM trained on scene questions alone with these overrides of
 //        FoundationConfig, then its teacher-forced look-up accuracy and the text oracle (how SceneForm was chosen).
+//   dotnet run --project src/OlaCheck -c Release -- scalar-race [SECONDS]
+//        scalar ops beside an allocating thread: counts "Expected false to be true" errors (TorchSharp's Scalar
+//        finalizer race; 0 with the build's guard, environment/build/ScalarDisposePatcher.cs).
+//   dotnet run --project src/OlaCheck -c Release -- align [pt=80] [ift=120] [onehop=ift/3] [seed=1]
+//        the alignment budget: both arms (LLaVA-1.5, OLA-VLM) of the default profile's recipe with these PT and IFT
+//        step counts, scored on the whole benchmark with each task's reply anatomy (cached like any experiment).
 //   dotnet run --project src/OlaCheck -c Release -- oracle [N] [BATCH] [--tf] [--nocache]
 //        the default profile's text oracle on N benchmark items (prompt, reply, answer); --tf adds teacher-forced
 //        accuracy of the fact after a key vs other answer tokens; --nocache regenerates without the KV cache.
 if (args.Length == 0 || args[0] is "-h" or "--help")
 {
-    Console.WriteLine("usage: OlaCheck conv | bf16 [--threads N] | fingerprint DIR [--steps N] | foundations [--quick] [--ship DIR] | oracle [N] [BATCH] [--tf] [--nocache] | reasoning [key=value ...]");
+    Console.WriteLine("usage: OlaCheck conv | bf16 [--threads N] | fingerprint DIR [--steps N] | foundations [--quick] [--ship DIR] [--reuse] | oracle [N] [BATCH] [--tf] [--nocache] | reasoning [key=value ...] | align [key=value ...] | scalar-race [SECONDS]");
     return args.Length == 0 ? 1 : 0;
 }
 Console.WriteLine(OneDnn.Apply());
@@ -62,7 +68,8 @@ switch (args[0])
         var sw = System.Diagnostics.Stopwatch.StartNew();
         var world = OlaVlm.World.World.Build(quick ? OlaVlm.World.WorldConfig.Quick : new OlaVlm.World.WorldConfig(), log: Console.WriteLine);
         var config = quick ? OlaVlm.Foundation.FoundationConfig.Quick : new OlaVlm.Foundation.FoundationConfig();
-        using var m = OlaVlm.Foundation.FoundationModels.LoadOrTrain(world, config, Devices.Default, Console.WriteLine, retrain: true);
+        // --reuse ships what out/models already holds for this config and world (trained by an earlier run).
+        using var m = OlaVlm.Foundation.FoundationModels.LoadOrTrain(world, config, Devices.Default, Console.WriteLine, retrain: !args.Contains("--reuse"));
         Console.WriteLine($"mini CLIP: {m.ClipReport}");
         Console.WriteLine($"mini LLM: {m.LlmReport}");
         Console.WriteLine($"{m.Oracle}");
@@ -154,6 +161,71 @@ switch (args[0])
             var (score, replies) = OlaVlm.Eval.TextOracle.Evaluate(lm, tok, template, world, f.SceneForm, bench);
             Console.WriteLine($"text oracle {score.Items.Average(i => i.Correct ? 1.0 : 0.0):P1} on {items}: {string.Join(", ", score.ByTask.Select(t => $"{t.Key} {t.Value.Accuracy:P0}"))}");
             for (int i = 0; i < 8; i++) Console.WriteLine($"  {bench[i * items / 8].Task}: {replies[i * items / 8]}");
+        }
+        return 0;
+    }
+    case "scalar-race":
+    {
+        // TorchSharp passes an implicit Scalar's raw handle to native code and frees it in a finalizer; a GC
+        // between the two frees it mid-call (Core.ScalarLifetime). Many scalar ops while another thread allocates.
+        int seconds = args.Length >= 2 ? int.Parse(args[1]) : 20;
+        Console.WriteLine(ScalarLifetime.Status);
+        var stop = DateTime.UtcNow.AddSeconds(seconds);
+        var noise = new Thread(() => { var keep = new List<byte[]>(); while (DateTime.UtcNow < stop) { keep.Add(new byte[4096]); if (keep.Count > 256) keep.Clear(); } }) { IsBackground = true };
+        noise.Start();
+        using var x = TorchSharp.torch.ones(4, 4);
+        long ops = 0, errors = 0, wrong = 0;
+        string? first = null;
+        while (DateTime.UtcNow < stop)
+        {
+            using var scope = TorchSharp.torch.NewDisposeScope();
+            try
+            {
+                var y = x.mul(0.5);
+                if (y[0, 0].item<float>() != 0.5f) wrong++;
+            }
+            catch (Exception e) { errors++; first ??= e.Message; }
+            ops++;
+        }
+        Console.WriteLine($"{ops:N0} scalar ops in {seconds} s: {errors} errors, {wrong} wrong results{(first is null ? "" : $"; first error: {first.Split('\n')[0]}")}");
+        return errors + wrong > 0 ? 2 : 0;
+    }
+    case "align":
+    {
+        // How far the image arms get with a larger PT/IFT budget than the main job spends (issue 11).
+        string[] keys = ["pt", "ift", "onehop", "seed"];
+        var kv = new Dictionary<string, int>();
+        foreach (var a in args.Skip(1))
+        {
+            var p = a.Split('=', 2);
+            if (p.Length != 2 || !keys.Contains(p[0]) || !int.TryParse(p[1], out var v) || v < 0)
+            {
+                Console.Error.WriteLine($"OlaCheck align: '{a}' is not key=N (N >= 0) with a key among {string.Join(", ", keys)}");
+                return 1;
+            }
+            kv[p[0]] = v;
+        }
+        int pt = kv.GetValueOrDefault("pt", 80), ift = kv.GetValueOrDefault("ift", 120), seed = kv.GetValueOrDefault("seed", 1);
+        int oneHop = kv.GetValueOrDefault("onehop", ift / 3);
+        using var ws = Workspace.Open(quick: false, log: Console.WriteLine);
+        var cfg = ws.Experiment with
+        {
+            Pretrain = ws.Experiment.Pretrain with { Steps = pt },
+            Finetune = ws.Experiment.Finetune with { Steps = ift, OneHopSteps = Math.Min(oneHop, ift) },
+        };
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var exp = ws.Run(seed, cfg, Console.WriteLine);
+        Console.WriteLine($"PT {pt} + IFT {ift} steps ({cfg.Finetune.OneHopSteps} one-hop), seed {seed}: {sw.Elapsed.TotalSeconds:F0} s");
+        foreach (var arm in new[] { exp.Baseline, exp.Ola })
+        {
+            Console.WriteLine($"{arm.Name}: {string.Join(", ", arm.Score.Records().Where(r => r.Name is "Overall" or "Count" or "Relation" or "Depth" or "Distance").Select(r => $"{r.Name} {r.Accuracy:F3}"))}");
+            foreach (var row in OlaVlm.Eval.ReplyAnatomy.Of(exp.Bench, arm.Answers))
+                Console.WriteLine($"  {row.Task,-9} conclusion right {(double)row.ConclusionRight / row.Items:F3}, letter follows it {(double)row.LetterFollowsConclusion / row.Items:F3}, correct {(double)row.Correct / row.Items:F3} ({row.Items})");
+            for (int i = 0; i < 4; i++)
+            {
+                int k = i * exp.Bench.Count / 4;
+                Console.WriteLine($"  {exp.Bench[k].Task} (answer {exp.Bench[k].Answer}): {arm.Answers[k]}");
+            }
         }
         return 0;
     }

@@ -120,7 +120,9 @@ sealed class NotebookRunner(TextWriter log, bool keepGoing = false)
                 case ErrorProduced err: Add(null, Error("Error", err.Message, [])); break;
                 case CommandFailed f:
                     if (error is not null) break; // a failing directive also fails its parent submission
-                    error = f.Message;
+                    // The managed stack trace travels with the message: a native libtorch error ("Expected … to be
+                    // true") names no op, and the trace is the only way to find which call raised it.
+                    error = f.Exception?.StackTrace is { } trace ? $"{f.Message}\n{trace}" : f.Message;
                     Add(null, Error(f.Exception?.GetType().Name ?? "Error", f.Message, f.Exception?.StackTrace?.Split('\n') ?? []));
                     break;
             }

@@ -77,14 +77,15 @@ foreach (var nb in notebooks)
 Console.WriteLine(timings.Table());
 Console.WriteLine($"OlaRunner: timings written to {RunTimings.PathUnder(outDir)}");
 foreach (var f in failures)
-    Console.Error.WriteLine($"OlaRunner: {f.Notebook}: cell {f.Cell}/{f.Cells} failed: {FirstLine(f.Error)}");
+    Console.Error.WriteLine($"OlaRunner: {f.Notebook}: cell {f.Cell}/{f.Cells} failed: {Head(f.Error, 25)}");
 if (failures.Count > 0) return 1;
 Console.WriteLine("OlaRunner: all notebooks ran.");
 return 0;
 
 static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { } v && !string.IsNullOrWhiteSpace(v) ? v : null;
 
-static string FirstLine(string s) => s.Split('\n')[0].Trim();
+// The message and the top of its stack trace (enough to name the call that failed, short enough for a CI log).
+static string Head(string s, int lines) => string.Join("\n", s.Split('\n').Take(lines).Select(l => l.TrimEnd()));
 
 string Need(ref int i) => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
 

@@ -30,13 +30,14 @@ public static class Setup
         PlotlyHtml.Session.Reset();
     }
 
-    /// One line: library version, torch versions, threads, device, the oneDNN guard's decision (Core.OneDnn), profile.
+    /// One line: library version, torch versions, threads, device, the oneDNN guard's decision (Core.OneDnn), whether the
+    /// loaded TorchSharp has the Scalar guard (Core.ScalarLifetime), profile.
     public static string Describe()
     {
         var asm = typeof(Setup).Assembly;
         var version = asm.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? asm.GetName().Version?.ToString();
         // Drop the "+commit" suffix the SDK appends: it is long, and the notebook's git history has it.
         if (version?.IndexOf('+') is int plus and > 0) version = version[..plus];
-        return $"OlaVlm {version} | {Core.Devices.Describe()} | {Core.OneDnn.Apply()} | profile {Profile.Current} (OLA_PROFILE)";
+        return $"OlaVlm {version} | {Core.Devices.Describe()} | {Core.OneDnn.Apply()} | {Core.ScalarLifetime.Status} | profile {Profile.Current} (OLA_PROFILE)";
     }
 }

@@ -2,6 +2,7 @@ namespace OlaVlm.World;
 
 /// A benchmark-style answer that shows its work: the facts of the objects the question mentions, the
 /// comparison they decide, then the choice letter: "red c1 r5 x5 d13, blue c6 r4 x12 d9, so blue sphere (B)".
+/// Count walks every object with a running tally: "cube red 1, sphere blue 1, cube green 2; 2, so (C)".
 ///
 /// Why: a small transformer trained from scratch does not learn to compose two look-ups and a comparison in
 /// one step (issue 11 measured chance after 3,000 steps), but each step of this chain is a simple function of
@@ -21,7 +22,7 @@ public static class Rationale
         {
             case BenchTask.Count:
                 var shape = q.CountShape ?? throw new ArgumentException("Rationale: a Count question without its shape");
-                return $"{Grounding.ShapeList(facts, shape)}; {q.AnswerText}, so {Letter()}";
+                return $"{Grounding.Tally(facts, shape)}; {q.AnswerText}, so {Letter()}";
             case BenchTask.Relation:
             {
                 var (a, b) = (F(0), F(1));
@@ -42,7 +43,13 @@ public static class Rationale
             }
             case BenchTask.Distance:
             {
-                var (x, a, b) = (F(0), F(1), F(2));
+                // The two candidates in the order of the choices, not of the question, so the letter is where
+                // the smaller distance stands: "(A)" when it is the first. Why: found-5, trained with question
+                // order, concluded right 99% of the time but then answered "(A)" regardless (letter right 54%):
+                // finding the concluded name among shuffled choices three objects later was not learned.
+                // Depth keeps question order: its letter was right on every item.
+                var x = F(0);
+                var (a, b) = (SceneText.Find(facts, choices[0]), SceneText.Find(facts, choices[1]));
                 int da = x.DistanceTo(a), db = x.DistanceTo(b);
                 if (da == db) return null;
                 var closer = da < db ? a : b;

@@ -117,6 +117,52 @@ public class TextTests
                 }
     }
 
+    [Fact]
+    public void CountAnswersWalkEveryObjectWithARunningTally()
+    {
+        int n = 0;
+        foreach (var s in Scenes(100))
+        {
+            var facts = SceneText.Facts(s.Objects, s.Width);
+            if (SceneQa.Benchmark(s, facts, BenchTask.Count, new Rng(s.Seed)) is not { } qa) continue;
+            var shape = Regex.Match(qa.Question, @"^How many (\w+)s are").Groups[1].Value;
+            var walk = qa.Answer.Split("; ")[0].Split(", ");
+            Assert.Equal(facts.Count, walk.Length); // every object once, none repeated or dropped
+            int tally = 0;
+            for (int i = 0; i < facts.Count; i++)
+            {
+                if (Shapes.Name(facts[i].Shape) == shape) tally++;
+                Assert.Equal($"{Shapes.Name(facts[i].Shape)} {facts[i].Key} {tally}", walk[i]);
+            }
+            Assert.StartsWith($"{tally}, so (", qa.Answer.Split("; ")[1]);
+            n++;
+        }
+        Assert.True(n > 50, $"only {n} count questions were checked");
+    }
+
+    [Fact]
+    public void DistanceAnswersListTheCandidatesInTheOrderOfTheChoices()
+    {
+        int n = 0;
+        foreach (var s in Scenes(150))
+        {
+            var facts = SceneText.Facts(s.Objects, s.Width);
+            if (SceneQa.Benchmark(s, facts, BenchTask.Distance, new Rng(s.Seed)) is not { } qa) continue;
+            var choices = Regex.Matches(qa.Question, @"\n\([A-Z]\) ([^\n]+)").Select(m => SceneText.Find(facts, m.Groups[1].Value)).ToList();
+            // "anchor span, (A)'s span, (B)'s span; (A)'s key d, (B)'s key d, so name (X)": (A) when its distance is smaller.
+            var parts = Regex.Match(qa.Answer, @"; (\w+) (\d+), (\w+) (\d+), so ([\w ]+) \(([AB])\)$");
+            Assert.True(parts.Success, qa.Answer);
+            Assert.Equal(choices[0].Key, parts.Groups[1].Value);
+            Assert.Equal(choices[1].Key, parts.Groups[3].Value);
+            Assert.Contains($", {choices[0].Span}, {choices[1].Span};", qa.Answer);
+            bool first = int.Parse(parts.Groups[2].Value) < int.Parse(parts.Groups[4].Value);
+            Assert.Equal(first ? "A" : "B", parts.Groups[6].Value);
+            Assert.Equal(choices[first ? 0 : 1].Name, parts.Groups[5].Value);
+            n++;
+        }
+        Assert.True(n > 30, $"only {n} distance questions were checked");
+    }
+
     /// One-hop turns: returns false for describe turns (checked by the caption test's format).
     static bool CheckOneHop(string q, string a, Scene s, Dictionary<string, string> spans)
     {
@@ -147,12 +193,14 @@ public class TextTests
             int dist = (int)Math.Round(Math.Sqrt(Math.Pow(N(o, 2) - N(b, 2), 2) + Math.Pow(N(o, 1) - N(b, 1), 2)));
             Assert.Equal($"{spans[m.Groups[2].Value]}, {spans[m.Groups[1].Value]}; {dist}", a);
         }
-        else if ((m = Regex.Match(q, @"^Which (\w+)s are in the image\?$")).Success)
+        else if ((m = Regex.Match(q, @"^Count the (\w+)s one object at a time\.$")).Success)
         {
+            // Every object left to right as "shape key tally", then the count (re-derived from the boxes).
             var shape = m.Groups[1].Value;
-            var keys = s.Objects.Where(o => Shapes.Name(o.Shape) == shape).OrderBy(o => o.Box.X0 + o.Box.X1).ThenBy(o => o.Box.Y0 + o.Box.Y1)
-                .Select(o => spans[o.Name].Split(' ')[0]).ToList();
-            Assert.Equal($"{shape}s: {(keys.Count == 0 ? "none" : string.Join(", ", keys))}", a);
+            var ordered = s.Objects.OrderBy(o => o.Box.X0 + o.Box.X1).ThenBy(o => o.Box.Y0 + o.Box.Y1).ToList();
+            int n = 0;
+            var steps = ordered.Select(o => $"{Shapes.Name(o.Shape)} {spans[o.Name].Split(' ')[0]} {(Shapes.Name(o.Shape) == shape ? ++n : n)}");
+            Assert.Equal($"{string.Join(", ", steps)}; {ordered.Count(o => Shapes.Name(o.Shape) == shape)}", a);
         }
         else if ((m = Regex.Match(q, @"^What shape is the (\w+) object\?$")).Success)
             Assert.Equal(s.Objects.Single(o => o.Color == m.Groups[1].Value).Name, a);
