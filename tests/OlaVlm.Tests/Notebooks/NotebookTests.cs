@@ -30,6 +30,13 @@ public class NotebookTests
         Assert.NotEmpty(cells);
         Assert.All(cells, c => Assert.DoesNotContain(c!["outputs"]!.AsArray(), o => (string?)o!["output_type"] == "error"));
         Assert.True(File.Exists(Path.Combine(outDir, "html", name + ".html")), "no HTML page written");
+        // The kernel loads TorchSharp through `#r "nuget: …"` from its own copy of the native library: the setup
+        // line must say that copy has the Scalar use-after-free guard too (Core.ScalarLifetime).
+        if (OperatingSystem.IsLinux())
+        {
+            var setup = string.Concat(cells[0]!["outputs"]!.AsArray().Select(o => (string?)o!["text"] ?? ""));
+            Assert.Contains("Scalar guard on", setup);
+        }
     }
 
     /// Notebooks 03–06 open with one library call for their ingredients (issue 11), not a copied cell.

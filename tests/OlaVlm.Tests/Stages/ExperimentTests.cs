@@ -64,7 +64,7 @@ public class ExperimentTests
         Assert.Equal(r.Ola.Answers, again.Ola.Answers);
         Assert.Equal(MetricsLog.Column(olaPt, "loss"), MetricsLog.Column(again.Ola.Stage(StageKind.Pretrain).Metrics, "loss"));
         foreach (var (name, p) in r.Ola.Model.named_parameters().Select(x => (x.name, x.parameter)))
-            Assert.True(StageFixture.Same(p, again.Ola.Model.get_parameter(name)), name);
+            Assert.True(StageFixture.Same(p, again.Ola.Model.get_parameter(name) ?? throw new Xunit.Sdk.XunitException($"{name} missing after reload")), name);
 
         using var val = new ConversationData(LlavaDataset.Load(world.ValJson), tok, template);
         var gallery = PredictionGallery.Build(r.Ola.Model, world, "val", val, teachers.ToDictionary(t => TeacherTargets.Task(t.Kind)), count: 2);

@@ -108,7 +108,7 @@ public class OlaVlmModelTests
         other.Load(file);
         Assert.Equal(ans[0], other.Generate([prompt], pixels, opts)[0]);
         foreach (var (name, p) in m.named_parameters().Select(x => (x.name, x.parameter)))
-            Assert.True(Same(p, other.get_parameter(name)), name);
+            Assert.True(Same(p, other.get_parameter(name) ?? throw new Xunit.Sdk.XunitException($"{name} missing after reload")), name);
         // Without the heads the same weights answer through a different (shorter) sequence.
         var baseline = NewModel(heads: false);
         Assert.Throws<OlaVlm.Core.CheckpointMismatchException>(() => baseline.Load(file));
