@@ -170,25 +170,9 @@ switch (args[0])
         // between the two frees it mid-call (Core.ScalarLifetime). Many scalar ops while another thread allocates.
         int seconds = args.Length >= 2 ? int.Parse(args[1]) : 20;
         Console.WriteLine(ScalarLifetime.Status);
-        var stop = DateTime.UtcNow.AddSeconds(seconds);
-        var noise = new Thread(() => { var keep = new List<byte[]>(); while (DateTime.UtcNow < stop) { keep.Add(new byte[4096]); if (keep.Count > 256) keep.Clear(); } }) { IsBackground = true };
-        noise.Start();
-        using var x = TorchSharp.torch.ones(4, 4);
-        long ops = 0, errors = 0, wrong = 0;
-        string? first = null;
-        while (DateTime.UtcNow < stop)
-        {
-            using var scope = TorchSharp.torch.NewDisposeScope();
-            try
-            {
-                var y = x.mul(0.5);
-                if (y[0, 0].item<float>() != 0.5f) wrong++;
-            }
-            catch (Exception e) { errors++; first ??= e.Message; }
-            ops++;
-        }
-        Console.WriteLine($"{ops:N0} scalar ops in {seconds} s: {errors} errors, {wrong} wrong results{(first is null ? "" : $"; first error: {first.Split('\n')[0]}")}");
-        return errors + wrong > 0 ? 2 : 0;
+        var race = ScalarLifetime.Race(TimeSpan.FromSeconds(seconds));
+        Console.WriteLine($"{race} in {seconds} s");
+        return race.Errors + race.Wrong > 0 ? 2 : 0;
     }
     case "align":
     {

@@ -1,5 +1,4 @@
 using OlaVlm.Core;
-using static TorchSharp.torch;
 
 namespace OlaVlm.Tests;
 
@@ -21,25 +20,8 @@ public class ScalarLifetimeTests
     public void ScalarOperationsBesideAnAllocatingThreadNeverSeeAFreedScalar()
     {
         Skip.IfNot(OperatingSystem.IsLinux(), "the build patches TorchSharp's native library on Linux only");
-        var stop = DateTime.UtcNow.AddSeconds(6);
-        var noise = new Thread(() =>
-        {
-            var keep = new List<byte[]>();
-            while (DateTime.UtcNow < stop) { keep.Add(new byte[4096]); if (keep.Count > 256) keep.Clear(); }
-        }) { IsBackground = true };
-        noise.Start();
-        using var x = ones(4, 4);
-        long ops = 0, wrong = 0;
-        var errors = new List<string>();
-        while (DateTime.UtcNow < stop)
-        {
-            using var scope = NewDisposeScope();
-            try { if (x.mul(0.5)[0, 0].item<float>() != 0.5f) wrong++; }
-            catch (Exception e) { errors.Add(e.Message.Split('\n')[0]); }
-            ops++;
-        }
-        noise.Join();
-        Assert.True(errors.Count == 0 && wrong == 0, $"{errors.Count} errors and {wrong} wrong results in {ops:N0} operations; first: {errors.FirstOrDefault()}");
-        Assert.True(ops > 10_000, $"only {ops} operations ran");
+        var race = ScalarLifetime.Race(TimeSpan.FromSeconds(6));
+        Assert.True(race.Errors == 0 && race.Wrong == 0, race.ToString());
+        Assert.True(race.Ops > 10_000, $"only {race.Ops} operations ran");
     }
 }
