@@ -3,7 +3,7 @@ using OlaVlm.World;
 namespace OlaVlm.Eval;
 
 /// Where reasoned replies go wrong, per task: the conclusion stated before the letter ("so left (B)",
-/// "so red cube (A)", "…; 2, so (C)") checked against the right choice, and the letter checked against that
+/// "so red cube (A)", Count's "…; 2; A 3, B 0, C 2, so (C)") checked against the right choice, and the letter checked against that
 /// conclusion. A right conclusion with a wrong letter is a failure to find the conclusion among the choices;
 /// a wrong conclusion is a failure of the look-ups or the comparison before it.
 public sealed record ReplyAnatomy(string Task, int Items, int ConclusionRight, int LetterFollowsConclusion, int Correct)
@@ -21,14 +21,19 @@ public sealed record ReplyAnatomy(string Task, int Items, int ConclusionRight, i
         return rows.GroupBy(r => r.Task).Select(g => Sum(g.Key, g)).Append(Sum("Overall", rows)).ToList();
     }
 
-    /// The conclusion a reply states before its first "(X)": the words after its last "so", or, when "so" is
-    /// the last word (Count: "…; 2, so (C)"), the word before ", so". Null when the reply has no letter.
+    /// The conclusion a reply states before its first "(X)": the words after its last "so"; when "so" is the
+    /// last word, Count's stated count: between the tally and the choice walk ("tally; 2; A 3, …, C 2, so"), or,
+    /// in the found-6 form without a walk ("tally; 2, so"), the word before ", so". Null when the reply has no letter.
     public static string? Conclusion(string reply)
     {
         int letter = System.Text.RegularExpressions.Regex.Match(reply, @"\([A-Z]\)").Index;
         if (letter <= 0) return null;
         var head = reply[..letter].TrimEnd();
-        if (head.EndsWith(", so")) return head[..^4].Split([' ', ';'], StringSplitOptions.RemoveEmptyEntries).LastOrDefault();
+        if (head.EndsWith(", so"))
+        {
+            var parts = head[..^4].Split("; ");
+            return parts.Length >= 3 ? parts[^2].Trim() : parts[^1].Split(' ', StringSplitOptions.RemoveEmptyEntries).LastOrDefault();
+        }
         int so = head.LastIndexOf(" so ", StringComparison.Ordinal);
         return so < 0 ? null : head[(so + 4)..].Trim();
     }

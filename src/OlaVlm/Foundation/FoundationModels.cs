@@ -42,7 +42,7 @@ public sealed record MiniFoundation(ClipModel Clip, LlamaForCausalLM Llm, WordTo
 public static class FoundationModels
 {
     /// Bump when training code changes what the same config produces.
-    public const string Version = "found-6"; // 2: WordTokenizer scheme 2 (atomic "(A)" choice tokens); 3: CLIP seeded before it is built; 4: reasoning phase; 5: object tokens; 6: Count tally walk, Distance candidates in choice order
+    public const string Version = "found-8"; // 2: WordTokenizer scheme 2 (atomic "(A)" choice tokens); 3: CLIP seeded before it is built; 4: reasoning phase; 5: object tokens; 6: Count tally walk, Distance candidates in choice order; 7 (not shipped): tally in words; 8: Count walks the choices to its letter
     internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     public static string CacheDir(WorldData world, FoundationConfig config) =>

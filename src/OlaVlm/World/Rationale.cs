@@ -2,7 +2,8 @@ namespace OlaVlm.World;
 
 /// A benchmark-style answer that shows its work: the facts of the objects the question mentions, the
 /// comparison they decide, then the choice letter: "red c1 r5 x5 d13, blue c6 r4 x12 d9, so blue sphere (B)".
-/// Count walks every object with a running tally: "cube red 1, sphere blue 1, cube green 2; 2, so (C)".
+/// Count walks every object with a running tally, states the count, then walks the choices until it meets it:
+/// "cube red 1, sphere blue 1, cube green 2; 2; A 3, B 0, C 2, so (C)".
 ///
 /// Why: a small transformer trained from scratch does not learn to compose two look-ups and a comparison in
 /// one step (issue 11 measured chance after 3,000 steps), but each step of this chain is a simple function of
@@ -22,7 +23,7 @@ public static class Rationale
         {
             case BenchTask.Count:
                 var shape = q.CountShape ?? throw new ArgumentException("Rationale: a Count question without its shape");
-                return $"{Grounding.Tally(facts, shape)}; {q.AnswerText}, so {Letter()}";
+                return $"{Grounding.Tally(facts, shape)}; {q.AnswerText}; {Grounding.ChoiceWalk(choices, letter)}";
             case BenchTask.Relation:
             {
                 var (a, b) = (F(0), F(1));

@@ -38,7 +38,7 @@ public sealed record WorldData(string Root, WorldManifest Manifest)
 public static class World
 {
     /// Bump when anything changes what the generator writes.
-    public const string GeneratorVersion = "world-4"; // 2: unique colours, grounded text; 3: facts as spans "cube red c1 r5 x5 d9"; 4: Count tally walk, Distance candidates in choice order
+    public const string GeneratorVersion = "world-5"; // 2: unique colours, grounded text; 3: facts as spans "cube red c1 r5 x5 d9"; 4: Count tally walk, Distance candidates in choice order; 5: Count walks the choices, one-hop "which choice is N"
     public const long PtSplit = 0, IftSplit = 1, ValSplit = 2, BenchSplit = 3, BenchTrainSplit = 4;
 
     // camelCase for our own records, string enums, and "<image>" written as is (not \u003C) so files read like LLaVA's.

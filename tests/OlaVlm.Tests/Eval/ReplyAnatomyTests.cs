@@ -13,6 +13,8 @@ public class ReplyAnatomyTests
     [InlineData("red c1 r5 x5 d9, blue c6 r4 x12 d13, so left (B)", "left")]
     [InlineData("x, y; red 4, blue 6, so red cube (A)", "red cube")]
     [InlineData("cubes: red, blue; 2, so (C)", "2")]
+    [InlineData("cube red 1, sphere blue 1, cube green 2; 2; A 3, B 0, C 2, so (C)", "2")]
+    [InlineData("cube red 1, cube green 2; 2; A 3, B 0, C 1, so (C)", "2")]
     [InlineData("cubes: none; 0, so (A)", "0")]
     [InlineData("(A)", null)]
     [InlineData("no letter at all", null)]
@@ -28,12 +30,13 @@ public class ReplyAnatomyTests
             Item("Depth", "(B)", "blue sphere", "red cube"),   // right conclusion, letter of the other choice
             Item("Depth", "(A)", "blue sphere", "red cube"),   // wrong conclusion, its own letter
             Item("Count", "(C)", "0", "1", "2"),               // right count, right letter
+            Item("Count", "(C)", "1", "0", "2"),               // right count, the walk stopped too early
         };
-        var replies = new[] { "…, so red cube (B)", "…, so red cube (A)", "…, so red cube (B)", "cubes: a, b; 2, so (C)" };
+        var replies = new[] { "…, so red cube (B)", "…, so red cube (A)", "…, so red cube (B)", "cube a 1, cube b 2; 2; A 0, B 1, C 2, so (C)", "cube a 1, cube b 2; 2; A 1, B 0, so (B)" };
         var rows = ReplyAnatomy.Of(items, replies).ToDictionary(r => r.Task);
         Assert.Equal(new ReplyAnatomy("Depth", 3, 2, 2, 1), rows["Depth"]);
-        Assert.Equal(new ReplyAnatomy("Count", 1, 1, 1, 1), rows["Count"]);
-        Assert.Equal(new ReplyAnatomy("Overall", 4, 3, 3, 2), rows["Overall"]);
+        Assert.Equal(new ReplyAnatomy("Count", 2, 2, 1, 1), rows["Count"]);
+        Assert.Equal(new ReplyAnatomy("Overall", 5, 4, 3, 2), rows["Overall"]);
         Assert.Throws<ArgumentException>(() => ReplyAnatomy.Of(items, replies[..3]));
     }
 }

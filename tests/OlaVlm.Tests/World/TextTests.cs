@@ -64,7 +64,7 @@ public class TextTests
             {
                 var q = rec.Conversations[i].Value.Replace("<image>\n", "");
                 var a = rec.Conversations[i + 1].Value;
-                if (q.Contains("\n(A) ")) { CheckMultipleChoice(q, a, s, spans, tasks); mc++; }
+                if (q.Contains("\n(A) ") && !q.StartsWith("Which choice is ")) { CheckMultipleChoice(q, a, s, spans, tasks); mc++; }
                 else if (CheckOneHop(q, a, s, spans)) oneHop++;
             }
         }
@@ -83,8 +83,8 @@ public class TextTests
             for (int i = 0; i < rec.Conversations.Count; i += 2)
             {
                 var q = rec.Conversations[i].Value.Replace("<image>\n", "");
-                Assert.DoesNotContain("(A)", q);
-                Assert.DoesNotContain("(A)", rec.Conversations[i + 1].Value);
+                // No benchmark question: the only choices a one-hop turn shows are the numbers of "Which choice is N?".
+                if (!q.StartsWith("Which choice is ")) { Assert.DoesNotContain("(A)", q); Assert.DoesNotContain("(A)", rec.Conversations[i + 1].Value); }
                 if (CheckOneHop(q, rec.Conversations[i + 1].Value, s, spans)) checkedTurns++;
             }
         }
@@ -118,7 +118,7 @@ public class TextTests
     }
 
     [Fact]
-    public void CountAnswersWalkEveryObjectWithARunningTally()
+    public void CountAnswersWalkEveryObjectWithARunningTallyThenTheChoices()
     {
         int n = 0;
         foreach (var s in Scenes(100))
@@ -134,10 +134,30 @@ public class TextTests
                 if (Shapes.Name(facts[i].Shape) == shape) tally++;
                 Assert.Equal($"{Shapes.Name(facts[i].Shape)} {facts[i].Key} {tally}", walk[i]);
             }
-            Assert.StartsWith($"{tally}, so (", qa.Answer.Split("; ")[1]);
+            Assert.Equal($"{tally}", qa.Answer.Split("; ")[1]);
+            // Then the choices in display order up to the count, and its letter.
+            var choices = Regex.Matches(qa.Question, @"\n\(([A-Z])\) (\d)").Select(m => (L: m.Groups[1].Value, N: m.Groups[2].Value)).ToList();
+            int at = choices.FindIndex(c => c.N == $"{tally}");
+            Assert.Equal(string.Join(", ", choices.Take(at + 1).Select(c => $"{c.L} {c.N}")) + $", so ({choices[at].L})", qa.Answer.Split("; ")[2]);
             n++;
         }
         Assert.True(n > 50, $"only {n} count questions were checked");
+    }
+
+    [Fact]
+    public void EveryReasonedAnswerFitsTheBenchmarksGenerationBudget()
+    {
+        // A reply cut short before its letter scores as unanswered: the longest rationale (Count with six
+        // objects, walking to the fifth choice) plus the stop token must fit ExperimentConfig.MaxNewTokens.
+        var tok = OlaVlm.Data.WorldTokenizer.Build(OlaVlm.Text.ChatTemplate.Miniature());
+        int longest = 0;
+        string worst = "";
+        foreach (var s in Scenes(300))
+            foreach (var t in Enum.GetValues<BenchTask>())
+                if (SceneQa.Benchmark(s, SceneText.Facts(s.Objects, s.Width), t, new Rng(s.Seed + (ulong)t)) is { } qa
+                    && tok.Encode(qa.Answer).Length is var n && n > longest) (longest, worst) = (n, qa.Answer);
+        Assert.True(longest + 1 <= new OlaVlm.Stages.ExperimentConfig().MaxNewTokens, $"{longest} tokens + stop: {worst}");
+        Assert.True(longest > 30, $"the longest answer has only {longest} tokens: {worst}");
     }
 
     [Fact]
@@ -201,6 +221,14 @@ public class TextTests
             int n = 0;
             var steps = ordered.Select(o => $"{Shapes.Name(o.Shape)} {spans[o.Name].Split(' ')[0]} {(Shapes.Name(o.Shape) == shape ? ++n : n)}");
             Assert.Equal($"{string.Join(", ", steps)}; {ordered.Count(o => Shapes.Name(o.Shape) == shape)}", a);
+        }
+        else if ((m = Regex.Match(q, @"^Which choice is (\d)\? Select from the following choices\.")).Success)
+        {
+            // The choices in display order up to the asked number, then its letter.
+            var choices = Regex.Matches(q, @"\n\(([A-Z])\) (\d)").Select(c => $"{c.Groups[1].Value} {c.Groups[2].Value}").ToList();
+            int at = choices.FindIndex(c => c.EndsWith(" " + m.Groups[1].Value));
+            Assert.Equal(5, choices.Count);
+            Assert.Equal(string.Join(", ", choices.Take(at + 1)) + $", so ({choices[at][0]})", a);
         }
         else if ((m = Regex.Match(q, @"^What shape is the (\w+) object\?$")).Success)
             Assert.Equal(s.Objects.Single(o => o.Color == m.Groups[1].Value).Name, a);
