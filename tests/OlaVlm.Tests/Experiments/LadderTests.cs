@@ -50,6 +50,29 @@ public class LadderTests
     }
 
     [Fact]
+    public void SeededIntervalsHoldTheItemsUncertaintyAsWellAsTheSeeds()
+    {
+        // Three seeds that agree to the item (0.3 on Count's 10 items, 4 choices): their t-interval has no width,
+        // so alone it would call 0.3 "not chance" (0.25); 10 items cannot tell 0.3 from 0.25.
+        var runs = new List<BenchRun>();
+        foreach (var seed in new[] { 1, 2, 3 })
+        {
+            runs.Add(new(ExperimentArms.BaselineName + " (blind)", seed, Score(i => i % 4 == 0 && i < 12)));
+            runs.Add(new(ExperimentArms.BaselineName, seed, Score(i => i % 4 == 0 && i < 12)));
+            runs.Add(new(ExperimentArms.OlaName, seed, Score(i => i % 4 == 0 && i < 12)));
+        }
+        var ladder = Ladder.Build(runs, Score(_ => true), Items);
+        var blind = ladder.Single(r => r.Rung == Ladder.Blind && r.Metric == "task/Count");
+        Assert.Equal(0.3, blind.Mean, 9);
+        var (lo, hi) = Ladder.Wilson(3, 10);
+        Assert.Equal(lo, blind.Lower, 9);
+        Assert.Equal(hi, blind.Upper, 9);
+        Assert.True(blind.Met);
+        Assert.Contains("Wilson over 10 items", blind.Interval);
+        Assert.False(ladder.Single(r => r.Rung == Ladder.Llava && r.Metric == "task/Count").Met); // nor "above chance"
+    }
+
+    [Fact]
     public void WilsonIntervalMatchesTheFormula()
     {
         var (lo, hi) = Ladder.Wilson(45, 50);
