@@ -18,7 +18,7 @@ using OlaVlm.Experiments;
 //        FoundationConfig, then its teacher-forced look-up accuracy and the text oracle (how SceneForm was chosen).
 //   dotnet run --project src/OlaCheck -c Release -- scalar-race [SECONDS]
 //        scalar ops beside an allocating thread: counts "Expected false to be true" errors (TorchSharp's Scalar
-//        finalizer race; 0 with the build's guard, environment/build/ScalarDisposePatcher.cs).
+//        finalizer race; 0 with the build's guard, environment/build/TorchSharpNativePatches.cs).
 //   dotnet run --project src/OlaCheck -c Release -- align [pt=80] [ift=120] [onehop=ift/3] [seed=1]
 //        the alignment budget: both arms (LLaVA-1.5, OLA-VLM) of the default profile's recipe with these PT and IFT
 //        step counts, scored on the whole benchmark with each task's reply anatomy (cached like any experiment).

@@ -2,7 +2,7 @@ using OlaVlm.Core;
 
 namespace OlaVlm.Tests;
 
-/// The Scalar use-after-free guard (environment/build/ScalarDisposePatcher.cs): TorchSharp's temporary
+/// The Scalar use-after-free guard (environment/build/TorchSharpNativePatches.cs): TorchSharp's temporary
 /// Scalars must not be freed under a native call by a collection another thread starts.
 public class ScalarLifetimeTests
 {

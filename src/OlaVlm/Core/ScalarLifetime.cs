@@ -9,7 +9,7 @@ namespace OlaVlm.Core;
 /// optimizers' steps) and frees the Scalar in a finalizer; a garbage collection started by another thread
 /// during the native call can free it mid-call, and libtorch then throws "Expected false to be true, but
 /// got false" from c10::Scalar's accessors (a notebook cell failed so in CI). The build makes
-/// `THSTorch_dispose_scalar` a no-op (environment/build/ScalarDisposePatcher.cs): Scalars are never freed,
+/// `THSTorch_dispose_scalar` a no-op (environment/build/TorchSharpNativePatches.cs): Scalars are never freed,
 /// so none can be freed too early. This class only reports what the running process loaded.
 public static class ScalarLifetime
 {
