@@ -107,7 +107,7 @@ public static class Ladder
     public static (double Lower, double Upper) Wilson(double k, int n, double z = 1.959964)
     {
         if (n == 0) return (double.NaN, double.NaN);
-        double p = (double)k / n, d = 1 + z * z / n, c = (p + z * z / (2 * n)) / d, h = z * Math.Sqrt(p * (1 - p) / n + z * z / (4.0 * n * n)) / d;
+        double p = k / n, d = 1 + z * z / n, c = (p + z * z / (2 * n)) / d, h = z * Math.Sqrt(p * (1 - p) / n + z * z / (4.0 * n * n)) / d;
         return (c - h, c + h);
     }
 
