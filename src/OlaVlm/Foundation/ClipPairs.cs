@@ -18,6 +18,8 @@ public sealed class ClipPairs : IDisposable
     /// Folder the image keys are relative to.
     public string ImageRoot { get; }
     public int Count => Captions.Count;
+    /// Hard-negative captions (HardNegatives) of each pair as token ids, a pool per pair; null until added.
+    public IReadOnlyList<long[][]>? NegativeIds { get; private set; }
 
     ClipPairs(ImageBank images, string root, List<string> keys, List<string> captions, List<long[]> ids, List<int> groups)
     { Images = images; ImageRoot = root; ImageKeys = keys; Captions = captions; CaptionIds = ids; Groups = groups; }
@@ -68,19 +70,39 @@ public sealed class ClipPairs : IDisposable
         return new ClipPairs(bank, root, images, captions, ids, groups);
     }
 
+    /// Adds a pool of `perPair` hard-negative captions to every pair, written from the scene of the pair's image
+    /// (`scenes`: the split's objects.json records). An image without a scene is an error naming it.
+    public ClipPairs WithHardNegatives(IReadOnlyList<SceneRecord> scenes, int imageSize, ITokenizer tok, int maxLength, int perPair, int seed)
+    {
+        var byImage = scenes.ToDictionary(s => s.Image);
+        var objects = ImageKeys.Select(k => byImage.TryGetValue(k, out var s) ? s.Objects
+            : throw new InvalidDataException($"ClipPairs: image '{k}' has no scene among the {scenes.Count} given for hard negatives")).ToList();
+        NegativeIds = HardNegatives.Pool(objects, imageSize, perPair, seed).Select((pool, i) => pool.Select(c =>
+        {
+            var t = tok.Encode(c).Append(tok.EosId).ToArray();
+            return t.Length <= maxLength ? t
+                : throw new InvalidDataException($"ClipPairs: hard negative of pair {i} ({ImageKeys[i]}) is {t.Length} tokens, over the text tower's {maxLength}: \"{c}\"");
+        }).ToArray()).ToList();
+        return this;
+    }
+
+    /// Right-padded ids + mask [B, T] of some captions (token ids ending in EOS).
+    public static (Tensor Ids, Tensor Mask) TextBatch(IReadOnlyList<long[]> captions, long padId, Device device)
+    {
+        int t = captions.Max(c => c.Length);
+        var ids = new long[captions.Count * t]; var mask = new long[captions.Count * t];
+        Array.Fill(ids, padId);
+        for (int b = 0; b < captions.Count; b++)
+            for (int j = 0; j < captions[b].Length; j++) { ids[b * t + j] = captions[b][j]; mask[b * t + j] = 1; }
+        return (tensor(ids, [captions.Count, t], device: device), tensor(mask, [captions.Count, t], device: device));
+    }
+
     /// Pixels [B, 3, S, S] and right-padded caption ids + mask [B, T] for some pairs.
     public (Tensor Pixels, Tensor Ids, Tensor Mask) Batch(IReadOnlyList<int> indices, long padId, Device device)
     {
         var pixels = Images.Pixels(indices.Select(i => Images.Row(ImageKeys[i])).ToList(), device);
-        int t = indices.Max(i => CaptionIds[i].Length);
-        var ids = new long[indices.Count * t]; var mask = new long[indices.Count * t];
-        Array.Fill(ids, padId);
-        for (int b = 0; b < indices.Count; b++)
-        {
-            var c = CaptionIds[indices[b]];
-            for (int j = 0; j < c.Length; j++) { ids[b * t + j] = c[j]; mask[b * t + j] = 1; }
-        }
-        return (pixels, tensor(ids, [indices.Count, t], device: device), tensor(mask, [indices.Count, t], device: device));
+        var (ids, mask) = TextBatch(indices.Select(i => CaptionIds[i]).ToList(), padId, device);
+        return (pixels, ids, mask);
     }
 
     /// The pairs of training step `step`: consecutive slices of seeded epoch permutations (a function

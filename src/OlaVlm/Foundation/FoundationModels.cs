@@ -42,7 +42,10 @@ public sealed record MiniFoundation(ClipModel Clip, LlamaForCausalLM Llm, WordTo
 public static class FoundationModels
 {
     /// Bump when training code changes what the same config produces.
-    public const string Version = "found-8"; // 2: WordTokenizer scheme 2 (atomic "(A)" choice tokens); 3: CLIP seeded before it is built; 4: reasoning phase; 5: object tokens; 6: Count tally walk, Distance candidates in choice order; 7 (not shipped): tally in words; 8: Count walks the choices to its letter
+    public const string Version = "found-9"; // 2: WordTokenizer scheme 2 (atomic "(A)" choice tokens); 3: CLIP seeded before it is built; 4: reasoning phase; 5: object tokens; 6: Count tally walk, Distance candidates in choice order; 7 (not shipped): tally in words; 8: Count walks the choices to its letter; 9: CLIP hard negatives (LLM code unchanged)
+    /// Versions whose LLM training code is today's: an LLM trained by one of them, for the same LLM knobs and
+    /// world, is the LLM this code would train (what `llmFrom` may take over).
+    static readonly string[] SameLlmCode = ["found-8", "found-9"];
     internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     public static string CacheDir(WorldData world, FoundationConfig config) =>
@@ -60,8 +63,10 @@ public static class FoundationModels
 
     /// Loads the models for this world and config: from out/models/<hash> when trained before, else from
     /// the shipped data/foundation when it matches, else trains them (retrain: always train).
+    /// llmFrom: a finished foundation folder whose LLM to take over instead of training it again, when only the CLIP's
+    /// recipe differs (same LLM knobs, world and LLM code; checked, else an error saying what differs).
     public static MiniFoundation LoadOrTrain(WorldData world, FoundationConfig config, Device? device = null, Action<string>? log = null,
-        string? dir = null, bool retrain = false)
+        string? dir = null, bool retrain = false, string? llmFrom = null)
     {
         config.Validate();
         device ??= Core.Devices.Default;
@@ -88,11 +93,13 @@ public static class FoundationModels
             log($"foundation models: not using shipped {ShippedDir}: {shippedWhy}");
         }
         log($"foundation models: training ({why}) into {dir}");
-        return Train(world, config, worldHash, template, dir, device, log);
+        return Train(world, config, worldHash, template, dir, device, log, llmFrom);
     }
 
-    static MiniFoundation Train(WorldData world, FoundationConfig f, string worldHash, ChatTemplate template, string dir, Device device, Action<string> log)
+    static MiniFoundation Train(WorldData world, FoundationConfig f, string worldHash, ChatTemplate template, string dir, Device device, Action<string> log,
+        string? llmFrom = null)
     {
+        JsonNode? llmMeta = llmFrom is null ? null : CheckLlmSource(llmFrom, f, worldHash);
         Directory.CreateDirectory(dir);
         File.Delete(Path.Combine(dir, "foundation.json"));
         foreach (var sub in new[] { "clip", "llm" })
@@ -110,7 +117,10 @@ public static class FoundationModels
         using (var train = ClipPairs.FromCaptionData(LlavaDataset.Load(world.PtJson), tok, f.TextLength))
         using (var val = ClipPairs.FromScenes(world, "val", tok, f.TextLength))
         {
-            log($"mini CLIP: {train.Count} training pairs, {val.Count} val pairs, {Params(clip)} parameters");
+            if (f.ClipHardNegatives > 0)
+                train.WithHardNegatives(world.Scenes("pt"), world.Manifest.Config.ImageSize, tok, f.TextLength, f.ClipNegativePool, (int)f.Seed);
+            log($"mini CLIP: {train.Count} training pairs, {val.Count} val pairs, {Params(clip)} parameters" +
+                (f.ClipHardNegatives > 0 ? $", {f.ClipHardNegatives} hard negative(s) per image from a pool of {f.ClipNegativePool}" : ""));
             MiniClip.Train(clip, train, f, tok.PadId, Path.Combine(dir, "clip", "run"), device);
             clipReport = MiniClip.Evaluate(clip, val, tok.PadId, device, sw.Elapsed.TotalSeconds);
         }
@@ -118,36 +128,54 @@ public static class FoundationModels
         Model.Checkpoint.Save(clip, Path.Combine(dir, "clip", "model.safetensors"));
         File.WriteAllText(Path.Combine(dir, "clip", "config.json"), JsonSerializer.Serialize(clip.Config, Json));
 
-        // Mini LLM on all pt + ift text; perplexity on val text.
-        sw.Restart();
-        var llmConfig = f.LlmModelConfig(tok.VocabSize) with { BosTokenId = tok.BosId, EosTokenId = tok.EosId };
-        manual_seed(f.Seed).Dispose();
-        var lm = new LlamaForCausalLM(llmConfig, device);
-        var corpus = TextCorpus.FromDatasets([LlavaDataset.Load(world.PtJson), LlavaDataset.Load(world.IftJson)], tok, template);
-        var valText = TextCorpus.FromDatasets([LlavaDataset.Load(world.ValJson)], tok, template);
-        log($"mini LLM: {corpus.Tokens.Length:N0} training tokens from {corpus.Documents} conversations, {Params(lm)} parameters");
-        MiniLlm.Train(lm, corpus, f, Path.Combine(dir, "llm", "run"), device);
-        var llmReport = MiniLlm.Evaluate(lm, valText, f.LlmSeqLen, device, f.LlmValWindows, sw.Elapsed.TotalSeconds);
-        log($"mini LLM: {llmReport} ({llmReport.TrainSeconds:F0} s)");
-
-        // Reasoning about scenes in words, with the curriculum (issue 11); the text oracle measures it.
+        LlamaForCausalLM lm;
+        LlmReport llmReport;
         OracleReport? oracle = null;
-        if (f.ReasoningSteps > 0)
+        if (llmMeta is not null)
         {
-            sw.Restart();
-            var qa = SceneQaData.FromWorld(world, f.SceneForm, "pt", "ift");
-            log($"mini LLM reasoning: {f.ReasoningSteps} steps × {f.ReasoningBatch} scenes × {f.ReasoningTurns} questions, one-hop only for the first {f.ReasoningOneHopSteps}");
-            MiniLlm.TrainReasoning(lm, qa, tok, template, f, Path.Combine(dir, "llm", "reasoning"), device);
-            double trainSeconds = sw.Elapsed.TotalSeconds;
-            sw.Restart();
-            var bench = CvBench.Load(world.BenchJsonl);
-            if (f.OracleItems > 0) bench = bench.Take(f.OracleItems).ToList();
-            var (score, _) = Eval.TextOracle.Evaluate(lm, tok, template, world, f.SceneForm, bench, device: device);
-            oracle = new OracleReport(bench.Count, score.Items.Average(i => i.Correct ? 1.0 : 0.0), score.ByTask.ToDictionary(kv => kv.Key, kv => kv.Value.Accuracy), sw.Elapsed.TotalSeconds);
-            log($"mini LLM reasoning: {oracle} ({trainSeconds:F0} s training)");
+            // The LLM never sees the CLIP: take over the one trained for the same LLM knobs and world.
+            if (File.ReadAllText(Path.Combine(llmFrom!, "tokenizer.json")) != File.ReadAllText(Path.Combine(dir, "tokenizer.json")))
+                throw new InvalidDataException($"{llmFrom}/tokenizer.json differs from the tokenizer this code builds: its LLM cannot be taken over");
+            CopyTree(Path.Combine(llmFrom!, "llm"), Path.Combine(dir, "llm"));
+            var llmPath = Path.Combine(dir, "llm", "config.json");
+            lm = new LlamaForCausalLM(LlamaConfig.FromHfJson(JsonNode.Parse(File.ReadAllText(llmPath))!, llmPath), device, initialize: false);
+            Model.Checkpoint.Load(lm, Path.Combine(dir, "llm", "model.safetensors"));
+            llmReport = llmMeta["llm"].Deserialize<LlmReport>(Json) ?? throw new InvalidDataException($"{llmFrom}/foundation.json: no llm report");
+            oracle = llmMeta["oracle"]?.Deserialize<OracleReport>(Json);
+            log($"mini LLM: taken over from {llmFrom} ({llmMeta["version"]}; same LLM config, world and LLM code): {llmReport}");
         }
-        Model.Checkpoint.Save(lm, Path.Combine(dir, "llm", "model.safetensors"));
-        File.WriteAllText(Path.Combine(dir, "llm", "config.json"), llmConfig.ToHfJson().ToJsonString(Json));
+        else
+        {
+            // Mini LLM on all pt + ift text; perplexity on val text.
+            sw.Restart();
+            var llmConfig = f.LlmModelConfig(tok.VocabSize) with { BosTokenId = tok.BosId, EosTokenId = tok.EosId };
+            manual_seed(f.Seed).Dispose();
+            lm = new LlamaForCausalLM(llmConfig, device);
+            var corpus = TextCorpus.FromDatasets([LlavaDataset.Load(world.PtJson), LlavaDataset.Load(world.IftJson)], tok, template);
+            var valText = TextCorpus.FromDatasets([LlavaDataset.Load(world.ValJson)], tok, template);
+            log($"mini LLM: {corpus.Tokens.Length:N0} training tokens from {corpus.Documents} conversations, {Params(lm)} parameters");
+            MiniLlm.Train(lm, corpus, f, Path.Combine(dir, "llm", "run"), device);
+            llmReport = MiniLlm.Evaluate(lm, valText, f.LlmSeqLen, device, f.LlmValWindows, sw.Elapsed.TotalSeconds);
+            log($"mini LLM: {llmReport} ({llmReport.TrainSeconds:F0} s)");
+
+            // Reasoning about scenes in words, with the curriculum (issue 11); the text oracle measures it.
+            if (f.ReasoningSteps > 0)
+            {
+                sw.Restart();
+                var qa = SceneQaData.FromWorld(world, f.SceneForm, "pt", "ift");
+                log($"mini LLM reasoning: {f.ReasoningSteps} steps × {f.ReasoningBatch} scenes × {f.ReasoningTurns} questions, one-hop only for the first {f.ReasoningOneHopSteps}");
+                MiniLlm.TrainReasoning(lm, qa, tok, template, f, Path.Combine(dir, "llm", "reasoning"), device);
+                double trainSeconds = sw.Elapsed.TotalSeconds;
+                sw.Restart();
+                var bench = CvBench.Load(world.BenchJsonl);
+                if (f.OracleItems > 0) bench = bench.Take(f.OracleItems).ToList();
+                var (score, _) = Eval.TextOracle.Evaluate(lm, tok, template, world, f.SceneForm, bench, device: device);
+                oracle = new OracleReport(bench.Count, score.Items.Average(i => i.Correct ? 1.0 : 0.0), score.ByTask.ToDictionary(kv => kv.Key, kv => kv.Value.Accuracy), sw.Elapsed.TotalSeconds);
+                log($"mini LLM reasoning: {oracle} ({trainSeconds:F0} s training)");
+            }
+            Model.Checkpoint.Save(lm, Path.Combine(dir, "llm", "model.safetensors"));
+            File.WriteAllText(Path.Combine(dir, "llm", "config.json"), llmConfig.ToHfJson().ToJsonString(Json));
+        }
 
         var meta = new JsonObject
         {
@@ -158,6 +186,8 @@ public static class FoundationModels
             ["llm"] = JsonSerializer.SerializeToNode(llmReport, Json),
             ["oracle"] = oracle is null ? null : JsonSerializer.SerializeToNode(oracle, Json),
         };
+        if (llmMeta is not null)
+            meta["llmFrom"] = new JsonObject { ["version"] = llmMeta["version"]?.GetValue<string>(), ["sha256"] = llmMeta["sha256"]?.DeepClone() };
         var tmp = Path.Combine(dir, "foundation.json.tmp");
         File.WriteAllText(tmp, meta.ToJsonString(Json));
         File.Move(tmp, Path.Combine(dir, "foundation.json"), overwrite: true);
@@ -238,6 +268,38 @@ public static class FoundationModels
         foreach (var f in Files)
             if (!File.Exists(Path.Combine(dir, f))) return $"{f} is missing";
         return null;
+    }
+
+    /// The foundation.json of `src` after checking that its LLM is the one `f` would train: finished, an LLM-code
+    /// version of today's, the same world, the same config but for the CLIP's knobs, its files' hashes verified.
+    static JsonNode CheckLlmSource(string src, FoundationConfig f, string worldHash)
+    {
+        var path = Path.Combine(src, "foundation.json");
+        if (!File.Exists(path)) throw new FileNotFoundException($"llmFrom: {path} does not exist (not a finished foundation)", path);
+        var meta = JsonNode.Parse(File.ReadAllText(path)) ?? throw new InvalidDataException($"{path} is empty");
+        string? why = null;
+        var version = meta["version"]?.GetValue<string>();
+        if (!SameLlmCode.Contains(version)) why = $"its version {version} trained the LLM with other code (takes {string.Join(", ", SameLlmCode)})";
+        else if (meta["worldHash"]?.GetValue<string>() != worldHash) why = $"its world {meta["worldHash"]} is not {worldHash}";
+        else
+        {
+            var theirs = meta["config"].Deserialize<FoundationConfig>(Json) ?? throw new InvalidDataException($"{path}: no config");
+            if (theirs.WithClipOf(f) != f) why = "its LLM knobs differ: " + theirs.WithClipOf(f).ToJson() + " vs " + f.ToJson();
+        }
+        why ??= meta["sha256"] is null ? null : VerifyHashes(src);
+        return why is null ? meta : throw new InvalidDataException($"llmFrom {src}: cannot take its LLM over: {why}");
+    }
+
+    static void CopyTree(string from, string to)
+    {
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var rel = Path.GetRelativePath(from, file);
+            if (rel.Split(Path.DirectorySeparatorChar).Any(p => p.StartsWith("checkpoint"))) continue;   // optimizer state: not part of a foundation
+            var dest = Path.Combine(to, rel);
+            Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
+            File.Copy(file, dest, overwrite: true);
+        }
     }
 
     /// Held-out pairs for retrieval displays (val scenes with captions written from their object lists).

@@ -31,8 +31,18 @@ public static class MiniClip
         var groups = ParamGroups.Build(clip, cfg, noDecay: n => ParamGroups.IsEmbedding(n) || n == "logit_scale");
         using var trainer = new Trainer(clip, groups, cfg, (step, _) =>
         {
-            var (pixels, ids, mask) = train.Batch(train.BatchAt(f.Seed, step, batch), padId, device);
-            var loss = clip.Loss(pixels, ids, mask);
+            var idx = train.BatchAt(f.Seed, step, batch);
+            var (pixels, ids, mask) = train.Batch(idx, padId, device);
+            // Hard negatives (HardNegatives): f.ClipHardNegatives captions per image, drawn from its pool by a
+            // (seed, step) generator so a resumed run sees the same ones.
+            (Tensor, Tensor)? negatives = null;
+            if (f.ClipHardNegatives > 0 && train.NegativeIds is { } pools)
+            {
+                var rng = new Random((int)(TrainConfig.StepSeed(f.Seed, step) & 0x7fffffff));
+                negatives = ClipPairs.TextBatch(idx.SelectMany(i => Enumerable.Range(0, f.ClipHardNegatives)
+                    .Select(_ => pools[i][rng.Next(pools[i].Length)])).ToList(), padId, device);
+            }
+            var loss = clip.Loss(pixels, ids, mask, negatives);
             return new LossParts(loss, ("temperature", 1 / clip.LogitScale.detach().exp())) { Samples = batch };
         }) { Title = "mini CLIP" };
         return trainer.Run();

@@ -45,10 +45,12 @@ public sealed class ClipModel : nn.Module
         return nn.functional.normalize(text_projection.forward(pooled), dim: -1).MoveToOuterDisposeScope();
     }
 
-    /// Symmetric contrastive loss for a batch of matching (image, text) pairs.
-    public Tensor Loss(Tensor pixels, Tensor ids, Tensor? mask = null)
+    /// Symmetric contrastive loss for a batch of matching (image, text) pairs, optionally with hard-negative
+    /// captions (ids + mask) that every image must also rank below its own (ClipLoss).
+    public Tensor Loss(Tensor pixels, Tensor ids, Tensor? mask = null, (Tensor Ids, Tensor Mask)? negatives = null)
     {
         using var scope = NewDisposeScope();
-        return ClipLoss.Compute(ImageEmbeds(pixels), TextEmbeds(ids, mask), logit_scale).MoveToOuterDisposeScope();
+        var neg = negatives is { } n ? TextEmbeds(n.Ids, n.Mask) : null;
+        return ClipLoss.Compute(ImageEmbeds(pixels), TextEmbeds(ids, mask), logit_scale, neg).MoveToOuterDisposeScope();
     }
 }
