@@ -8,7 +8,7 @@ using OlaVlm.Experiments;
 //   dotnet run --project src/OlaCheck -- fingerprint DIR [--steps N]
 //        runs the whole pipeline for N (20) steps per stage in DIR (a fresh folder) and writes DIR/fingerprint.json;
 //        two runs with the same settings must write identical files (tests/…/DeterminismTests).
-//   dotnet run --project src/OlaCheck -c Release -- foundations [--quick] [--ship DIR] [--reuse]
+//   dotnet run --project src/OlaCheck -c Release -- foundations [--quick] [--ship DIR] [--reuse] [--llm-from DIR]
 //        pre-trains the default profile's mini CLIP and mini LLM (with the reasoning phase and its text-oracle
 //        score) from scratch, deterministically, and copies them with SHA-256 into DIR (default data/foundation).
 //        environment/pretrain-foundations.sh runs this: the one command that reproduces the shipped foundations.
@@ -19,15 +19,19 @@ using OlaVlm.Experiments;
 //   dotnet run --project src/OlaCheck -c Release -- scalar-race [SECONDS]
 //        scalar ops beside an allocating thread: counts "Expected false to be true" errors (TorchSharp's Scalar
 //        finalizer race; 0 with the build's guard, environment/build/TorchSharpNativePatches.cs).
-//   dotnet run --project src/OlaCheck -c Release -- align [pt=80] [ift=120] [onehop=ift/3] [seed=1]
+//   dotnet run --project src/OlaCheck -c Release -- align [pt=80] [ift=120] [onehop=ift/3] [seed=1] [few=0] [fewmax=2] [ptlr=] [iftlr=] [clip=DIR]
 //        the alignment budget: both arms (LLaVA-1.5, OLA-VLM) of the default profile's recipe with these PT and IFT
 //        step counts, scored on the whole benchmark with each task's reply anatomy (cached like any experiment).
+//   dotnet run --project src/OlaCheck -c Release -- clip [steps=800] [neg=1] [batch=32] [lr=0.003]
+//        a mini-CLIP experiment: the default profile's CLIP trained with these overrides of FoundationConfig into
+//        out/clipcheck/<tag>/, then its retrieval and the linear probes of its patch features (notebook 02's).
+//        `align clip=out/clipcheck/<tag>` then trains both arms on that vision tower instead of the shipped one.
 //   dotnet run --project src/OlaCheck -c Release -- oracle [N] [BATCH] [--tf] [--nocache]
 //        the default profile's text oracle on N benchmark items (prompt, reply, answer); --tf adds teacher-forced
 //        accuracy of the fact after a key vs other answer tokens; --nocache regenerates without the KV cache.
 if (args.Length == 0 || args[0] is "-h" or "--help")
 {
-    Console.WriteLine("usage: OlaCheck conv | bf16 [--threads N] | fingerprint DIR [--steps N] | foundations [--quick] [--ship DIR] [--reuse] | oracle [N] [BATCH] [--tf] [--nocache] | reasoning [key=value ...] | align [key=value ...] | scalar-race [SECONDS]");
+    Console.WriteLine("usage: OlaCheck conv | bf16 [--threads N] | fingerprint DIR [--steps N] | foundations [--quick] [--ship DIR] [--reuse] [--llm-from DIR] | clip [key=value ...] | oracle [N] [BATCH] [--tf] [--nocache] | reasoning [key=value ...] | align [key=value ...] | scalar-race [SECONDS]");
     return args.Length == 0 ? 1 : 0;
 }
 Console.WriteLine(OneDnn.Apply());
@@ -69,7 +73,11 @@ switch (args[0])
         var world = OlaVlm.World.World.Build(quick ? OlaVlm.World.WorldConfig.Quick : new OlaVlm.World.WorldConfig(), log: Console.WriteLine);
         var config = quick ? OlaVlm.Foundation.FoundationConfig.Quick : new OlaVlm.Foundation.FoundationConfig();
         // --reuse ships what out/models already holds for this config and world (trained by an earlier run).
-        using var m = OlaVlm.Foundation.FoundationModels.LoadOrTrain(world, config, Devices.Default, Console.WriteLine, retrain: !args.Contains("--reuse"));
+        // --llm-from DIR takes the LLM over from the finished foundation in DIR when only the CLIP's recipe differs
+        // (checked: LLM knobs, world, LLM code version, file hashes) instead of training it again (~32 min).
+        int lf = Array.IndexOf(args, "--llm-from");
+        string? llmFrom = lf >= 0 && lf + 1 < args.Length ? Path.GetFullPath(args[lf + 1]) : null;
+        using var m = OlaVlm.Foundation.FoundationModels.LoadOrTrain(world, config, Devices.Default, Console.WriteLine, retrain: !args.Contains("--reuse"), llmFrom: llmFrom);
         Console.WriteLine($"mini CLIP: {m.ClipReport}");
         Console.WriteLine($"mini LLM: {m.LlmReport}");
         Console.WriteLine($"{m.Oracle}");
@@ -174,13 +182,54 @@ switch (args[0])
         Console.WriteLine($"{race} in {seconds} s");
         return race.Errors + race.Wrong > 0 ? 2 : 0;
     }
+    case "clip":
+    {
+        var kv = args.Skip(1).Select(a => a.Split('=', 2)).ToDictionary(p => p[0], p => p.Length == 2 ? p[1] : "");
+        var bad = kv.Keys.Except(["steps", "neg", "batch", "lr"]).ToList();
+        if (bad.Count > 0) { Console.Error.WriteLine($"OlaCheck clip: unknown key(s) {string.Join(", ", bad)}"); return 1; }
+        var f0 = new OlaVlm.Foundation.FoundationConfig();
+        var f = f0 with
+        {
+            ClipSteps = kv.TryGetValue("steps", out var st) ? int.Parse(st) : f0.ClipSteps,
+            ClipHardNegatives = kv.TryGetValue("neg", out var ng) ? int.Parse(ng) : f0.ClipHardNegatives,
+            ClipBatch = kv.TryGetValue("batch", out var bt) ? int.Parse(bt) : f0.ClipBatch,
+            ClipLr = kv.TryGetValue("lr", out var lr) ? double.Parse(lr, System.Globalization.CultureInfo.InvariantCulture) : f0.ClipLr,
+        };
+        string tag = $"s{f.ClipSteps}-n{f.ClipHardNegatives}-b{f.ClipBatch}-lr{f.ClipLr}";
+        string outDir = Path.Combine(Paths.OutDir("clipcheck"), tag);
+        var world = OlaVlm.World.World.Build(new OlaVlm.World.WorldConfig(), log: Console.WriteLine);
+        var tok = OlaVlm.Data.WorldTokenizer.Build(OlaVlm.Text.ChatTemplate.Miniature());
+        TorchSharp.torch.manual_seed(f.Seed).Dispose();
+        using var clip = new OlaVlm.Model.ClipModel(f.ClipModelConfig(tok.VocabSize), Devices.Default);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        using (var train = OlaVlm.Foundation.ClipPairs.FromCaptionData(OlaVlm.World.LlavaDataset.Load(world.PtJson), tok, f.TextLength))
+        using (var val = OlaVlm.Foundation.ClipPairs.FromScenes(world, "val", tok, f.TextLength))
+        {
+            if (f.ClipHardNegatives > 0)
+                train.WithHardNegatives(world.Scenes("pt"), world.Manifest.Config.ImageSize, tok, f.TextLength, f.ClipNegativePool, (int)f.Seed);
+            OlaVlm.Foundation.MiniClip.Train(clip, train, f, tok.PadId, Path.Combine(outDir, "run"), Devices.Default);
+            Console.WriteLine($"{tag}: {OlaVlm.Foundation.MiniClip.Evaluate(clip, val, tok.PadId, Devices.Default, sw.Elapsed.TotalSeconds)} ({sw.Elapsed.TotalSeconds:F0} s)");
+        }
+        OlaVlm.Model.Checkpoint.Save(clip, Path.Combine(outDir, "model.safetensors"));
+        File.WriteAllText(Path.Combine(outDir, "config.json"), JsonSerializer.Serialize(clip.Config));
+        using var tower = OlaVlm.Foundation.MiniClip.VisionTower(clip);
+        foreach (var p in OlaVlm.Foundation.PatchProbes.Run(tower, world, "ift", 2000, Devices.Default))
+            Console.WriteLine($"  probe {p.Property,-45} {p.Features,-15} trained {p.Accuracy:F3}  random tower {p.RandomTower:F3}  majority {p.Majority:F3}");
+        Console.WriteLine($"wrote {outDir}");
+        return 0;
+    }
     case "align":
     {
         // How far the image arms get with a larger PT/IFT budget than the main job spends (issue 11).
-        string[] keys = ["pt", "ift", "onehop", "seed"];
+        string[] keys = ["pt", "ift", "onehop", "seed", "few", "fewmax"];
         var kv = new Dictionary<string, int>();
+        string? clipDir = null;
+        double? ptLr = null, iftLr = null;
         foreach (var a in args.Skip(1))
         {
+            if (a.StartsWith("clip=")) { clipDir = Path.GetFullPath(a[5..]); continue; }
+            if (a.StartsWith("ptlr=")) { ptLr = double.Parse(a[5..], System.Globalization.CultureInfo.InvariantCulture); continue; }
+            if (a.StartsWith("iftlr=")) { iftLr = double.Parse(a[6..], System.Globalization.CultureInfo.InvariantCulture); continue; }
             var p = a.Split('=', 2);
             if (p.Length != 2 || !keys.Contains(p[0]) || !int.TryParse(p[1], out var v) || v < 0)
             {
@@ -197,8 +246,21 @@ switch (args[0])
             Pretrain = ws.Experiment.Pretrain with { Steps = pt },
             Finetune = ws.Experiment.Finetune with { Steps = ift, OneHopSteps = Math.Min(oneHop, ift) },
         };
+        if (kv.ContainsKey("few")) cfg = cfg with { Pretrain = cfg.Pretrain with { FewObjectsSteps = kv["few"], FewObjectsMax = kv.GetValueOrDefault("fewmax", 2) } };
+        if (ptLr is double pl) cfg = cfg with { Pretrain = cfg.Pretrain with { ProjectorLr = pl, OlaLr = pl } };
+        if (iftLr is double il) cfg = cfg with { Finetune = cfg.Finetune with { ProjectorLr = il, LlmLr = il } };
         var sw = System.Diagnostics.Stopwatch.StartNew();
-        var exp = ws.Run(seed, cfg, Console.WriteLine);
+        OlaVlm.Stages.ExperimentResult exp;
+        if (clipDir is null) exp = ws.Run(seed, cfg, Console.WriteLine);
+        else
+        {
+            var clipConfig = JsonSerializer.Deserialize<OlaVlm.Model.ClipConfig>(File.ReadAllText(Path.Combine(clipDir, "config.json")))!;
+            using var clip = new OlaVlm.Model.ClipModel(clipConfig, ws.Device);
+            OlaVlm.Model.Checkpoint.Load(clip, Path.Combine(clipDir, "model.safetensors"));
+            var parts = ws.Foundation with { Vision = OlaVlm.Foundation.MiniClip.VisionTower(clip, ws.Device) };
+            Console.WriteLine($"vision tower from {clipDir}");
+            exp = OlaVlm.Stages.Experiment.RunBaselineAndOla(ws.World, parts, ws.Targets, cfg, seed, device: ws.Device, log: Console.WriteLine);
+        }
         Console.WriteLine($"PT {pt} + IFT {ift} steps ({cfg.Finetune.OneHopSteps} one-hop), seed {seed}: {sw.Elapsed.TotalSeconds:F0} s");
         foreach (var arm in new[] { exp.Baseline, exp.Ola })
         {

@@ -119,7 +119,8 @@ public static class Experiment
     // 2: embedding loss reduced over the whole batch (EmbeddingLossReduction.MaskedBatchMean) and gen
     //    latents fitted by QueryTiling, as the reference; runs of version 1 averaged over image samples only.
     // 3: grounded world (world-3), IFT curriculum, reasoned answers (48 new tokens).
-    const string Version = "exp-3";
+    // 4: each arm's PT stage in its own folder (experiments/pt-<PretrainHash>/<arm>), shared by the variants after it.
+    const string Version = "exp-4";
     static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
 
     public static string Hash(WorldData world, FoundationParts f, IReadOnlyDictionary<OlaTask, ITargetSource> targets, ExperimentConfig cfg, long seed)
@@ -144,8 +145,15 @@ public static class Experiment
         if (cfg.BenchLimit > 0) bench = bench.Take(cfg.BenchLimit).ToList();
         var olaConfig = cfg.Ola.ForTeachers(targets);
 
-        ConversationStageData? pt = null, ift = null, oneHop = null;
+        ConversationStageData? pt = null, ift = null, oneHop = null, ptFew = null;
         ConversationStageData Pt() => pt ??= new(new ConversationData(LlavaDataset.Load(world.PtJson), f.Tokenizer, f.Template), f.Tokenizer.ImageId);
+        // PT with its curriculum: captions of scenes with few objects first (StageConfig.FewObjectsSteps).
+        IStageData Pretrain(StageConfig sc)
+        {
+            if (sc.FewObjectsSteps <= 0) return Pt();
+            ptFew ??= new(new ConversationData(FewObjectCaptions(world, sc.FewObjectsMax), f.Tokenizer, f.Template), f.Tokenizer.ImageId);
+            return new CurriculumStageData(ptFew, Pt(), sc.FewObjectsSteps * sc.GradAccum);
+        }
         ConversationStageData Ift() => ift ??= new(new ConversationData(IftSet(world.IftJson), f.Tokenizer, f.Template), f.Tokenizer.ImageId);
         ConversationStageData OneHop() => oneHop ??= new(new ConversationData(IftSet(world.IftOneHopJson), f.Tokenizer, f.Template), f.Tokenizer.ImageId);
         LlavaDataset IftSet(string path) => cfg.IftDataFraction < 1 ? LlavaDataset.Load(path).Fraction(cfg.IftDataFraction) : LlavaDataset.Load(path);
@@ -164,28 +172,41 @@ public static class Experiment
                 var model = OlaVlmModel.Create(llava, ola);
                 var modelFile = Path.Combine(armDir, "model.safetensors");
                 var answersFile = Path.Combine(armDir, "answers.json");
-                var stages = new List<(StageConfig Cfg, Func<IStageData> Data, string Dir)> { (cfg.Pretrain with { Kind = StageKind.Pretrain, Seed = seed }, Pt, "pt") };
-                if (cfg.VisualPretrain is StageConfig vpt) stages.Add((vpt with { Kind = StageKind.VisualPretrain, Seed = seed }, Ift, "vpt"));
+                // PT is keyed on its own (PretrainHash): variants that differ after PT (the IFT-data fraction, IFT
+                // steps) start from one pre-trained model per arm and seed instead of each training PT again.
+                var ptCfg = cfg.Pretrain with { Kind = StageKind.Pretrain, Seed = seed };
+                var ptDir = Core.Paths.OutDir("experiments", "pt-" + PretrainHash(world, f, targets, ptCfg, ola), name);
+                var stages = new List<(StageConfig Cfg, Func<IStageData> Data, string Dir)> { (ptCfg, () => Pretrain(ptCfg), Path.Combine(ptDir, "pt")) };
+                if (cfg.VisualPretrain is StageConfig vpt) stages.Add((vpt with { Kind = StageKind.VisualPretrain, Seed = seed }, Ift, Path.Combine(armDir, "vpt")));
                 var ftCfg = cfg.Finetune with { Kind = StageKind.Finetune, Seed = seed };
-                stages.Add((ftCfg, () => Finetune(ftCfg), "ift"));
+                stages.Add((ftCfg, () => Finetune(ftCfg), Path.Combine(armDir, "ift")));
 
                 if (File.Exists(modelFile) && File.Exists(answersFile))
                 {
                     log($"{name}: reusing {armDir}");
                     model.Load(modelFile);
                     model.eval();
-                    var results = stages.Select(s => new StageResult(s.Cfg.Kind, Path.Combine(armDir, s.Dir), Stage.EmbeddingLossOn(model, s.Cfg), [],
-                                                                     MetricsLog.Read(Path.Combine(armDir, s.Dir)), "")).ToList();
+                    var results = stages.Select(s => new StageResult(s.Cfg.Kind, s.Dir, Stage.EmbeddingLossOn(model, s.Cfg), [],
+                                                                     MetricsLog.Read(s.Dir), "")).ToList();
                     var saved = JsonSerializer.Deserialize<List<string>>(File.ReadAllText(answersFile))
                                 ?? throw new InvalidDataException($"{answersFile} holds no answers");
                     if (saved.Count != bench.Count) throw new InvalidDataException($"{answersFile} has {saved.Count} answers for {bench.Count} benchmark items");
                     return new ArmResult(name, model, results, saved, CvBenchScorer.Score(bench, saved, cfg.Parsing), true);
                 }
                 var done = new List<StageResult>();
-                foreach (var (sc, data, sub) in stages)
+                var ptModel = Path.Combine(ptDir, "model.safetensors");
+                foreach (var (sc, data, runDir) in stages)
                 {
+                    if (sc.Kind == StageKind.Pretrain && File.Exists(ptModel))
+                    {
+                        log($"{name}: {sc.Kind} reused from {ptDir}");
+                        model.Load(ptModel);
+                        done.Add(new StageResult(sc.Kind, runDir, Stage.EmbeddingLossOn(model, sc), [], MetricsLog.Read(runDir), ""));
+                        continue;
+                    }
                     log($"{name}: {sc.Kind} for {sc.Steps} steps × {sc.EffectiveBatch}");
-                    done.Add(Stage.Run(model, sc, data(), targets, Path.Combine(armDir, sub), progress: progress, title: $"{name} {sc.Kind}"));
+                    done.Add(Stage.Run(model, sc, data(), targets, runDir, progress: progress, title: $"{name} {sc.Kind}"));
+                    if (sc.Kind == StageKind.Pretrain) model.Save(ptModel);
                 }
                 var answers = Answer(model, f.Tokenizer, f.Template, world.BenchJsonl, bench, cfg.MaxNewTokens, cfg.EvalBatchSize, device);
                 model.Save(modelFile);
@@ -197,7 +218,27 @@ public static class Experiment
             var olaArm = Arm("ola", olaConfig);
             return new ExperimentResult(dir, hash, baseline, olaArm, bench);
         }
-        finally { pt?.Data.Dispose(); ift?.Data.Dispose(); oneHop?.Data.Dispose(); }
+        finally { pt?.Data.Dispose(); ift?.Data.Dispose(); oneHop?.Data.Dispose(); ptFew?.Data.Dispose(); }
+    }
+
+    /// The PT curriculum's first pool: the pt captions of scenes with at most `maxObjects` objects.
+    public static LlavaDataset FewObjectCaptions(WorldData world, int maxObjects)
+    {
+        var objects = world.Scenes("pt").ToDictionary(s => s.Image, s => s.Objects.Count);
+        return LlavaDataset.Load(world.PtJson).Where(r => r.Image is { } im && objects.TryGetValue(im, out var n) && n <= maxObjects,
+                                                     $"an image of at most {maxObjects} objects");
+    }
+
+    /// Key of one arm's PT stage: what it starts from and trains with (world, foundation weights, teachers, the PT
+    /// config with its seed, OLA-VLM's config; null for the baseline), nothing of the stages after it.
+    public static string PretrainHash(WorldData world, FoundationParts f, IReadOnlyDictionary<OlaTask, ITargetSource> targets, StageConfig pt, OlaConfig? ola)
+    {
+        var key = new StringBuilder();
+        key.AppendLine(Version).AppendLine(Path.GetFullPath(world.Root)).AppendLine(JsonSerializer.Serialize(world.Manifest, Json));
+        key.AppendLine(JsonSerializer.Serialize(pt, Json)).AppendLine(ola is null ? "baseline" : JsonSerializer.Serialize(ola, Json)).AppendLine(f.WeightsHash());
+        key.AppendLine(f.Template.ToString()).AppendLine(f.Tokenizer.VocabSize.ToString());
+        foreach (var (task, src) in targets.OrderBy(kv => kv.Key)) key.AppendLine($"{task}:{src.TeacherName}:{src.TeacherHash}");
+        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key.ToString())))[..12].ToLowerInvariant();
     }
 
     /// Greedy answers to benchmark items: "<image>\n" + prompt in the chat template with the generation

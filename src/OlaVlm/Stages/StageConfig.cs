@@ -44,6 +44,14 @@ public sealed record StageConfig
     /// red cube", "is it near or far") before the benchmark pool (ift.json). 0 = no curriculum.
     public int OneHopSteps { get; init; } = 0;
 
+    /// The PT curriculum, PT only: steps drawn from scenes with at most FewObjectsMax objects before all of pt.json.
+    /// Why: a caption of one or two objects ties each object's words to the few patches it covers; in a six-object
+    /// scene the same words could come from any of them. Left out of the JSON at 0 (cache keys made before it stay).
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public int FewObjectsSteps { get; init; } = 0;
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public int FewObjectsMax { get; init; } = 0;
+
     public int EffectiveBatch => BatchSize * GradAccum;
 
     public TrainConfig ToTrainConfig(string outputDir) => new()

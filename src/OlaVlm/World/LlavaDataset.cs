@@ -68,6 +68,14 @@ public sealed class LlavaDataset
         return new LlavaDataset(File, ImageRoot, Records.Take(n).ToList(), Skipped.ToList());
     }
 
+    /// The records `keep` accepts, in their order (`what` names the subset in the error when none is left).
+    public LlavaDataset Where(Func<LlavaRecord, bool> keep, string what)
+    {
+        var kept = Records.Where(keep).ToList();
+        if (kept.Count == 0) throw new InvalidDataException($"{File}: no record is {what}");
+        return new LlavaDataset(File, ImageRoot, kept, Skipped.ToList());
+    }
+
     /// Absolute path of a record's image (null for text-only records).
     public string? ImagePath(LlavaRecord r) => r.Image == null ? null : Path.GetFullPath(Path.Combine(ImageRoot, r.Image));
 

@@ -19,6 +19,21 @@ public class ExperimentTests
     static readonly WorldConfig Cfg = new() { Seed = 7, ImageSize = 32, PtScenes = 24, IftScenes = 24, ValScenes = 4, BenchItems = 10 };
 
     [Fact]
+    public void The_pt_curriculum_starts_from_every_caption_of_a_scene_with_few_objects()
+    {
+        var world = OlaVlm.World.World.Build(Cfg, Core.Paths.OutDir("test-stages", "world"));
+        var scenes = world.Scenes("pt");
+        var few = Experiment.FewObjectCaptions(world, 2);
+        var want = scenes.Where(s => s.Objects.Count <= 2).Select(s => s.Image).ToHashSet();
+        Assert.NotEmpty(want);
+        Assert.Equal(want, few.Records.Select(r => r.Image!).ToHashSet());
+        Assert.Equal(want.Count, few.Records.Count);
+        // Every caption of the pool names at most two objects.
+        Assert.All(few.Records, r => Assert.True(r.Conversations[1].Value.Split("; ").Length <= 2, r.Conversations[1].Value));
+        Assert.Throws<InvalidDataException>(() => Experiment.FewObjectCaptions(world, 0));
+    }
+
+    [Fact]
     public void Baseline_and_ola_train_on_the_same_data_are_scored_and_reused()
     {
         var world = OlaVlm.World.World.Build(Cfg, Core.Paths.OutDir("test-stages", "world"));
@@ -36,7 +51,7 @@ public class ExperimentTests
         var cfg = new ExperimentConfig
         {
             Ola = OlaConfig.Miniature with { NumTaskTokens = 4, PredictorHeads = 2, PredictorDimHead = 8 },
-            Pretrain = StageConfig.QuickPretrain with { Steps = 3, BatchSize = 4 },
+            Pretrain = StageConfig.QuickPretrain with { Steps = 3, BatchSize = 4, FewObjectsSteps = 2, FewObjectsMax = 2 },
             Finetune = StageConfig.QuickFinetune with { Steps = 3, BatchSize = 4 },
             MaxNewTokens = 3,
         };
@@ -65,6 +80,30 @@ public class ExperimentTests
         Assert.Equal(MetricsLog.Column(olaPt, "loss"), MetricsLog.Column(again.Ola.Stage(StageKind.Pretrain).Metrics, "loss"));
         foreach (var (name, p) in r.Ola.Model.named_parameters().Select(x => (x.name, x.parameter)))
             Assert.True(StageFixture.Same(p, again.Ola.Model.get_parameter(name) ?? throw new Xunit.Sdk.XunitException($"{name} missing after reload")), name);
+
+        // A variant that differs only after PT (more IFT steps) starts from the same pre-trained arms, and what it
+        // trains from them is what it would have trained after its own PT.
+        var log = new List<string>();
+        var variant = cfg with { Finetune = cfg.Finetune with { Steps = 4 } };
+        var v = Experiment.RunBaselineAndOla(world, f, targets, variant, seed, quiet, log.Add);
+        Assert.NotEqual(r.Hash, v.Hash);
+        Assert.Contains(log, l => l.StartsWith("baseline: Pretrain reused"));
+        Assert.Contains(log, l => l.StartsWith("ola: Pretrain reused"));
+        Assert.Equal(MetricsLog.Column(olaPt, "loss"), MetricsLog.Column(v.Ola.Stage(StageKind.Pretrain).Metrics, "loss"));
+        Assert.Equal(4, v.Ola.Stage(StageKind.Finetune).Metrics.Count);
+        // Each arm's folder (the baseline's is keyed without the OLA config) and its PT folder, experiments/pt-<hash>/<arm>/pt.
+        foreach (var arm in new[] { v.Baseline, v.Ola })
+        {
+            Directory.Delete(Path.GetDirectoryName(arm.Stage(StageKind.Finetune).RunDir)!, recursive: true);
+            Directory.Delete(Path.GetDirectoryName(Path.GetDirectoryName(arm.Stage(StageKind.Pretrain).RunDir))!, recursive: true);
+        }
+        log.Clear();
+        var fresh = Experiment.RunBaselineAndOla(world, f, targets, variant, seed, quiet, log.Add);
+        Assert.DoesNotContain(log, l => l.Contains("reused"));
+        foreach (var (name, p) in v.Ola.Model.named_parameters().Select(x => (x.name, x.parameter)))
+            Assert.True(StageFixture.Same(p, fresh.Ola.Model.get_parameter(name)!), $"ola {name}: PT reused vs trained again");
+        foreach (var (name, p) in v.Baseline.Model.named_parameters().Select(x => (x.name, x.parameter)))
+            Assert.True(StageFixture.Same(p, fresh.Baseline.Model.get_parameter(name)!), $"baseline {name}: PT reused vs trained again");
 
         using var val = new ConversationData(LlavaDataset.Load(world.ValJson), tok, template);
         var gallery = PredictionGallery.Build(r.Ola.Model, world, "val", val, teachers.ToDictionary(t => TeacherTargets.Task(t.Kind)), count: 2);
