@@ -12,6 +12,38 @@ public class CacheTests
     }
 
     [Fact]
+    public void LlmFrom_takes_the_llm_over_only_when_the_clip_alone_differs()
+    {
+        var world = FoundationFixture.World;
+        var f = FoundationFixture.Tiny;
+        var clipOnly = f with { ClipSteps = f.ClipSteps + 3, ClipHardNegatives = 0 };
+        var a = FoundationFixture.TempDir("llmfrom-a");
+        using var source = FoundationModels.LoadOrTrain(world, f, CPU, dir: a);
+
+        // The premise: the LLM never sees the CLIP, so training the CLIP-only variant from scratch gives the same LLM.
+        using var scratch = FoundationModels.LoadOrTrain(world, clipOnly, CPU, dir: FoundationFixture.TempDir("llmfrom-scratch"));
+        Assert.True(SameWeights(source.Llm, scratch.Llm));
+        Assert.False(SameWeights(source.Clip, scratch.Clip));
+
+        var log = new List<string>();
+        var b = FoundationFixture.TempDir("llmfrom-b");
+        using var taken = FoundationModels.LoadOrTrain(world, clipOnly, CPU, log.Add, dir: b, llmFrom: a);
+        Assert.Contains(log, l => l.Contains("taken over from"));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(a, "llm", "model.safetensors")), File.ReadAllBytes(Path.Combine(b, "llm", "model.safetensors")));
+        Assert.True(SameWeights(scratch.Clip, taken.Clip));
+        Assert.Equal(source.Oracle?.Accuracy, taken.Oracle?.Accuracy);
+        var meta = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(b, "foundation.json")))!;
+        Assert.Equal(FoundationModels.Version, meta["llmFrom"]!["version"]!.GetValue<string>());
+
+        // Any LLM knob differing is refused, naming why.
+        var ex = Assert.Throws<InvalidDataException>(() => FoundationModels.LoadOrTrain(world, f with { LlmSteps = f.LlmSteps + 1 }, CPU,
+            dir: FoundationFixture.TempDir("llmfrom-c"), llmFrom: a));
+        Assert.Contains("LLM knobs differ", ex.Message);
+        Assert.Throws<FileNotFoundException>(() => FoundationModels.LoadOrTrain(world, clipOnly, CPU, dir: FoundationFixture.TempDir("llmfrom-d"),
+            llmFrom: FoundationFixture.TempDir("empty")));
+    }
+
+    [Fact]
     public void LoadOrTrain_reuses_the_cache_and_retrains_when_the_config_changes()
     {
         var world = FoundationFixture.World;
