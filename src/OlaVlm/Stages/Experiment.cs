@@ -123,11 +123,20 @@ public static class Experiment
     const string Version = "exp-4";
     static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
 
-    public static string Hash(WorldData world, FoundationParts f, IReadOnlyDictionary<OlaTask, ITargetSource> targets, ExperimentConfig cfg, long seed)
+    public static string Hash(WorldData world, FoundationParts f, IReadOnlyDictionary<OlaTask, ITargetSource> targets, ExperimentConfig cfg, long seed) =>
+        Digest(world, f, targets, JsonSerializer.Serialize(cfg, Json), f.WeightsHash(), seed.ToString());
+
+    /// Key of one arm's PT stage: what it starts from and trains with (world, foundation weights, teachers, the PT
+    /// config with its seed, OLA-VLM's config; null for the baseline), nothing of the stages after it.
+    public static string PretrainHash(WorldData world, FoundationParts f, IReadOnlyDictionary<OlaTask, ITargetSource> targets, StageConfig pt, OlaConfig? ola) =>
+        Digest(world, f, targets, JsonSerializer.Serialize(pt, Json), ola is null ? "baseline" : JsonSerializer.Serialize(ola, Json), f.WeightsHash());
+
+    // The code version and the world, then `recipe` (one line each), then the tokenizer and the teachers.
+    static string Digest(WorldData world, FoundationParts f, IReadOnlyDictionary<OlaTask, ITargetSource> targets, params string[] recipe)
     {
         var key = new StringBuilder();
         key.AppendLine(Version).AppendLine(Path.GetFullPath(world.Root)).AppendLine(JsonSerializer.Serialize(world.Manifest, Json));
-        key.AppendLine(JsonSerializer.Serialize(cfg, Json)).AppendLine(f.WeightsHash()).AppendLine(seed.ToString());
+        foreach (var line in recipe) key.AppendLine(line);
         key.AppendLine(f.Template.ToString()).AppendLine(f.Tokenizer.VocabSize.ToString());
         foreach (var (task, src) in targets.OrderBy(kv => kv.Key)) key.AppendLine($"{task}:{src.TeacherName}:{src.TeacherHash}");
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key.ToString())))[..12].ToLowerInvariant();
@@ -227,18 +236,6 @@ public static class Experiment
         var objects = world.Scenes("pt").ToDictionary(s => s.Image, s => s.Objects.Count);
         return LlavaDataset.Load(world.PtJson).Where(r => r.Image is { } im && objects.TryGetValue(im, out var n) && n <= maxObjects,
                                                      $"an image of at most {maxObjects} objects");
-    }
-
-    /// Key of one arm's PT stage: what it starts from and trains with (world, foundation weights, teachers, the PT
-    /// config with its seed, OLA-VLM's config; null for the baseline), nothing of the stages after it.
-    public static string PretrainHash(WorldData world, FoundationParts f, IReadOnlyDictionary<OlaTask, ITargetSource> targets, StageConfig pt, OlaConfig? ola)
-    {
-        var key = new StringBuilder();
-        key.AppendLine(Version).AppendLine(Path.GetFullPath(world.Root)).AppendLine(JsonSerializer.Serialize(world.Manifest, Json));
-        key.AppendLine(JsonSerializer.Serialize(pt, Json)).AppendLine(ola is null ? "baseline" : JsonSerializer.Serialize(ola, Json)).AppendLine(f.WeightsHash());
-        key.AppendLine(f.Template.ToString()).AppendLine(f.Tokenizer.VocabSize.ToString());
-        foreach (var (task, src) in targets.OrderBy(kv => kv.Key)) key.AppendLine($"{task}:{src.TeacherName}:{src.TeacherHash}");
-        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key.ToString())))[..12].ToLowerInvariant();
     }
 
     /// Greedy answers to benchmark items: "<image>\n" + prompt in the chat template with the generation
