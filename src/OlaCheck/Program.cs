@@ -199,17 +199,9 @@ switch (args[0])
         string outDir = Path.Combine(Paths.OutDir("clipcheck"), tag);
         var world = OlaVlm.World.World.Build(new OlaVlm.World.WorldConfig(), log: Console.WriteLine);
         var tok = OlaVlm.Data.WorldTokenizer.Build(OlaVlm.Text.ChatTemplate.Miniature());
-        TorchSharp.torch.manual_seed(f.Seed).Dispose();
-        using var clip = new OlaVlm.Model.ClipModel(f.ClipModelConfig(tok.VocabSize), Devices.Default);
-        var sw = System.Diagnostics.Stopwatch.StartNew();
-        using (var train = OlaVlm.Foundation.ClipPairs.FromCaptionData(OlaVlm.World.LlavaDataset.Load(world.PtJson), tok, f.TextLength))
-        using (var val = OlaVlm.Foundation.ClipPairs.FromScenes(world, "val", tok, f.TextLength))
-        {
-            if (f.ClipHardNegatives > 0)
-                train.WithHardNegatives(world.Scenes("pt"), world.Manifest.Config.ImageSize, tok, f.TextLength, f.ClipNegativePool, (int)f.Seed);
-            OlaVlm.Foundation.MiniClip.Train(clip, train, f, tok.PadId, Path.Combine(outDir, "run"), Devices.Default);
-            Console.WriteLine($"{tag}: {OlaVlm.Foundation.MiniClip.Evaluate(clip, val, tok.PadId, Devices.Default, sw.Elapsed.TotalSeconds)} ({sw.Elapsed.TotalSeconds:F0} s)");
-        }
+        var (clip, report) = OlaVlm.Foundation.FoundationModels.TrainClip(world, f, tok, Path.Combine(outDir, "run"), Devices.Default, Console.WriteLine);
+        using var _ = clip;
+        Console.WriteLine($"{tag}: {report} ({report.TrainSeconds:F0} s)");
         OlaVlm.Model.Checkpoint.Save(clip, Path.Combine(outDir, "model.safetensors"));
         File.WriteAllText(Path.Combine(outDir, "config.json"), JsonSerializer.Serialize(clip.Config));
         using var tower = OlaVlm.Foundation.MiniClip.VisionTower(clip);

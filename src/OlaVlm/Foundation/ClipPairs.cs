@@ -57,14 +57,7 @@ public sealed class ClipPairs : IDisposable
 
     static ClipPairs Build(ImageBank bank, string root, List<string> images, List<string> captions, List<string> groupKeys, ITokenizer tok, int maxLength, string source)
     {
-        var ids = new List<long[]>();
-        for (int i = 0; i < captions.Count; i++)
-        {
-            var t = tok.Encode(captions[i]).Append(tok.EosId).ToArray();
-            if (t.Length > maxLength)
-                throw new InvalidDataException($"{source}: caption {i} ({images[i]}) is {t.Length} tokens, over the text tower's {maxLength}: \"{captions[i]}\"");
-            ids.Add(t);
-        }
+        var ids = captions.Select((c, i) => Encode(tok, c, maxLength, $"{source}: caption {i} ({images[i]})")).ToList();
         var groupOf = new Dictionary<string, int>();
         var groups = groupKeys.Select(k => groupOf.TryGetValue(k, out var g) ? g : groupOf[k] = groupOf.Count).ToList();
         return new ClipPairs(bank, root, images, captions, ids, groups);
@@ -77,13 +70,17 @@ public sealed class ClipPairs : IDisposable
         var byImage = scenes.ToDictionary(s => s.Image);
         var objects = ImageKeys.Select(k => byImage.TryGetValue(k, out var s) ? s.Objects
             : throw new InvalidDataException($"ClipPairs: image '{k}' has no scene among the {scenes.Count} given for hard negatives")).ToList();
-        NegativeIds = HardNegatives.Pool(objects, imageSize, perPair, seed).Select((pool, i) => pool.Select(c =>
-        {
-            var t = tok.Encode(c).Append(tok.EosId).ToArray();
-            return t.Length <= maxLength ? t
-                : throw new InvalidDataException($"ClipPairs: hard negative of pair {i} ({ImageKeys[i]}) is {t.Length} tokens, over the text tower's {maxLength}: \"{c}\"");
-        }).ToArray()).ToList();
+        NegativeIds = HardNegatives.Pool(objects, imageSize, perPair, seed)
+            .Select((pool, i) => pool.Select(c => Encode(tok, c, maxLength, $"ClipPairs: hard negative of pair {i} ({ImageKeys[i]})")).ToArray()).ToList();
         return this;
+    }
+
+    // A caption's ids ending in EOS (CLIP's text tower pools there); longer than the tower takes is an error, not a cut.
+    static long[] Encode(ITokenizer tok, string caption, int maxLength, string what)
+    {
+        var t = tok.Encode(caption).Append(tok.EosId).ToArray();
+        return t.Length <= maxLength ? t
+            : throw new InvalidDataException($"{what} is {t.Length} tokens, over the text tower's {maxLength}: \"{caption}\"");
     }
 
     /// Right-padded ids + mask [B, T] of some captions (token ids ending in EOS).

@@ -107,23 +107,7 @@ public static class FoundationModels
         var tok = WorldTokenizer.Build(template);
         tok.Save(Path.Combine(dir, "tokenizer.json"));
 
-        // Mini CLIP on pt captions; retrieval on val scenes.
-        var sw = Stopwatch.StartNew();
-        // Seed before building: TorchSharp seeds its default generator randomly in every process, so
-        // initial weights drawn without a seed differ from run to run (found by the determinism check).
-        manual_seed(f.Seed).Dispose();
-        var clip = new ClipModel(f.ClipModelConfig(tok.VocabSize), device);
-        ClipReport clipReport;
-        using (var train = ClipPairs.FromCaptionData(LlavaDataset.Load(world.PtJson), tok, f.TextLength))
-        using (var val = ClipPairs.FromScenes(world, "val", tok, f.TextLength))
-        {
-            if (f.ClipHardNegatives > 0)
-                train.WithHardNegatives(world.Scenes("pt"), world.Manifest.Config.ImageSize, tok, f.TextLength, f.ClipNegativePool, (int)f.Seed);
-            log($"mini CLIP: {train.Count} training pairs, {val.Count} val pairs, {Params(clip)} parameters" +
-                (f.ClipHardNegatives > 0 ? $", {f.ClipHardNegatives} hard negative(s) per image from a pool of {f.ClipNegativePool}" : ""));
-            MiniClip.Train(clip, train, f, tok.PadId, Path.Combine(dir, "clip", "run"), device);
-            clipReport = MiniClip.Evaluate(clip, val, tok.PadId, device, sw.Elapsed.TotalSeconds);
-        }
+        var (clip, clipReport) = TrainClip(world, f, tok, Path.Combine(dir, "clip", "run"), device, log);
         log($"mini CLIP: {clipReport} ({clipReport.TrainSeconds:F0} s)");
         Model.Checkpoint.Save(clip, Path.Combine(dir, "clip", "model.safetensors"));
         File.WriteAllText(Path.Combine(dir, "clip", "config.json"), JsonSerializer.Serialize(clip.Config, Json));
@@ -147,7 +131,7 @@ public static class FoundationModels
         else
         {
             // Mini LLM on all pt + ift text; perplexity on val text.
-            sw.Restart();
+            var sw = Stopwatch.StartNew();
             var llmConfig = f.LlmModelConfig(tok.VocabSize) with { BosTokenId = tok.BosId, EosTokenId = tok.EosId };
             manual_seed(f.Seed).Dispose();
             lm = new LlamaForCausalLM(llmConfig, device);
@@ -268,6 +252,25 @@ public static class FoundationModels
         foreach (var f in Files)
             if (!File.Exists(Path.Combine(dir, f))) return $"{f} is missing";
         return null;
+    }
+
+    /// The mini CLIP of config `f`, trained on the world's pt captions (with f.ClipHardNegatives hard negatives per
+    /// image) with its curves in runDir, and its retrieval on the val scenes.
+    public static (ClipModel Clip, ClipReport Report) TrainClip(WorldData world, FoundationConfig f, WordTokenizer tok, string runDir, Device device, Action<string>? log = null)
+    {
+        var sw = Stopwatch.StartNew();
+        // Seed before building: TorchSharp seeds its default generator randomly in every process, so
+        // initial weights drawn without a seed differ from run to run (found by the determinism check).
+        manual_seed(f.Seed).Dispose();
+        var clip = new ClipModel(f.ClipModelConfig(tok.VocabSize), device);
+        using var train = ClipPairs.FromCaptionData(LlavaDataset.Load(world.PtJson), tok, f.TextLength);
+        using var val = ClipPairs.FromScenes(world, "val", tok, f.TextLength);
+        if (f.ClipHardNegatives > 0)
+            train.WithHardNegatives(world.Scenes("pt"), world.Manifest.Config.ImageSize, tok, f.TextLength, f.ClipNegativePool, (int)f.Seed);
+        log?.Invoke($"mini CLIP: {train.Count} training pairs, {val.Count} val pairs, {Params(clip)} parameters" +
+            (f.ClipHardNegatives > 0 ? $", {f.ClipHardNegatives} hard negative(s) per image from a pool of {f.ClipNegativePool}" : ""));
+        MiniClip.Train(clip, train, f, tok.PadId, runDir, device);
+        return (clip, MiniClip.Evaluate(clip, val, tok.PadId, device, sw.Elapsed.TotalSeconds));
     }
 
     /// The foundation.json of `src` after checking that its LLM is the one `f` would train: finished, an LLM-code
