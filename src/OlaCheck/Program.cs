@@ -202,8 +202,7 @@ switch (args[0])
         var (clip, report) = OlaVlm.Foundation.FoundationModels.TrainClip(world, f, tok, Path.Combine(outDir, "run"), Devices.Default, Console.WriteLine);
         using var _ = clip;
         Console.WriteLine($"{tag}: {report} ({report.TrainSeconds:F0} s)");
-        OlaVlm.Model.Checkpoint.Save(clip, Path.Combine(outDir, "model.safetensors"));
-        File.WriteAllText(Path.Combine(outDir, "config.json"), JsonSerializer.Serialize(clip.Config));
+        OlaVlm.Foundation.MiniClip.Save(clip, outDir);
         using var tower = OlaVlm.Foundation.MiniClip.VisionTower(clip);
         foreach (var p in OlaVlm.Foundation.PatchProbes.Run(tower, world, "ift", 2000, Devices.Default))
             Console.WriteLine($"  probe {p.Property,-45} {p.Features,-15} trained {p.Accuracy:F3}  random tower {p.RandomTower:F3}  majority {p.Majority:F3}");
@@ -246,9 +245,7 @@ switch (args[0])
         if (clipDir is null) exp = ws.Run(seed, cfg, Console.WriteLine);
         else
         {
-            var clipConfig = JsonSerializer.Deserialize<OlaVlm.Model.ClipConfig>(File.ReadAllText(Path.Combine(clipDir, "config.json")))!;
-            using var clip = new OlaVlm.Model.ClipModel(clipConfig, ws.Device);
-            OlaVlm.Model.Checkpoint.Load(clip, Path.Combine(clipDir, "model.safetensors"));
+            using var clip = OlaVlm.Foundation.MiniClip.Load(clipDir, ws.Device);
             var parts = ws.Foundation with { Vision = OlaVlm.Foundation.MiniClip.VisionTower(clip, ws.Device) };
             Console.WriteLine($"vision tower from {clipDir}");
             exp = OlaVlm.Stages.Experiment.RunBaselineAndOla(ws.World, parts, ws.Targets, cfg, seed, device: ws.Device, log: Console.WriteLine);

@@ -109,8 +109,7 @@ public static class FoundationModels
 
         var (clip, clipReport) = TrainClip(world, f, tok, Path.Combine(dir, "clip", "run"), device, log);
         log($"mini CLIP: {clipReport} ({clipReport.TrainSeconds:F0} s)");
-        Model.Checkpoint.Save(clip, Path.Combine(dir, "clip", "model.safetensors"));
-        File.WriteAllText(Path.Combine(dir, "clip", "config.json"), JsonSerializer.Serialize(clip.Config, Json));
+        MiniClip.Save(clip, Path.Combine(dir, "clip"));
 
         LlamaForCausalLM lm;
         LlmReport llmReport;
@@ -182,11 +181,7 @@ public static class FoundationModels
     {
         var meta = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "foundation.json")))!;
         var tok = WordTokenizer.Load(Path.Combine(dir, "tokenizer.json"));
-        var clipPath = Path.Combine(dir, "clip", "config.json");
-        var clipConfig = JsonSerializer.Deserialize<ClipConfig>(File.ReadAllText(clipPath), Json)
-                         ?? throw new InvalidDataException($"{clipPath}: no CLIP config");
-        var clip = new ClipModel(clipConfig, device);
-        Model.Checkpoint.Load(clip, Path.Combine(dir, "clip", "model.safetensors"));
+        var clip = MiniClip.Load(Path.Combine(dir, "clip"), device);
         var llmPath = Path.Combine(dir, "llm", "config.json");
         var llmConfig = LlamaConfig.FromHfJson(JsonNode.Parse(File.ReadAllText(llmPath))!, llmPath);
         var lm = new LlamaForCausalLM(llmConfig, device, initialize: false);

@@ -104,6 +104,26 @@ public static class MiniClip
         TopCaptions(clip, pairs, queries, padId, device, k).Select((top, r) => new RetrievalExample(queries[r], pairs.Captions[queries[r]],
             top.Select(t => (pairs.Captions[t.Caption], t.Score, pairs.Groups[t.Caption] == pairs.Groups[queries[r]])).ToArray())).ToList();
 
+    /// Writes a CLIP as `dir`/model.safetensors + `dir`/config.json (what Load reads).
+    public static void Save(ClipModel clip, string dir)
+    {
+        Directory.CreateDirectory(dir);
+        Model.Checkpoint.Save(clip, Path.Combine(dir, "model.safetensors"));
+        File.WriteAllText(Path.Combine(dir, "config.json"), System.Text.Json.JsonSerializer.Serialize(clip.Config, FoundationModels.Json));
+    }
+
+    /// A CLIP written by Save.
+    public static ClipModel Load(string dir, Device device)
+    {
+        var path = Path.Combine(dir, "config.json");
+        if (!File.Exists(path)) throw new FileNotFoundException($"MiniClip: no CLIP config at {path}", path);
+        var config = System.Text.Json.JsonSerializer.Deserialize<ClipConfig>(File.ReadAllText(path), FoundationModels.Json)
+                     ?? throw new InvalidDataException($"{path}: no CLIP config");
+        var clip = new ClipModel(config, device);
+        Model.Checkpoint.Load(clip, Path.Combine(dir, "model.safetensors"));
+        return clip;
+    }
+
     /// The CLIP's vision tower as LLaVA uses it: a ClipVisionModel (HF names vision_model.*) holding a copy
     /// of the trained weights, SelectLayer −2 (penultimate layer's patch features, class token dropped).
     public static ClipVisionModel VisionTower(ClipModel clip, Device? device = null)
