@@ -106,6 +106,9 @@ public static class FoundationModels
             if (Directory.Exists(Path.Combine(dir, sub))) Directory.Delete(Path.Combine(dir, sub), recursive: true);
         var tok = WorldTokenizer.Build(template);
         tok.Save(Path.Combine(dir, "tokenizer.json"));
+        // Checked before the CLIP trains, so a refused takeover costs nothing.
+        if (llmMeta is not null && File.ReadAllText(Path.Combine(llmFrom!, "tokenizer.json")) != File.ReadAllText(Path.Combine(dir, "tokenizer.json")))
+            throw new InvalidDataException($"{llmFrom}/tokenizer.json differs from the tokenizer this code builds: its LLM cannot be taken over");
 
         var (clip, clipReport) = TrainClip(world, f, tok, Path.Combine(dir, "clip", "run"), device, log);
         log($"mini CLIP: {clipReport} ({clipReport.TrainSeconds:F0} s)");
@@ -117,8 +120,6 @@ public static class FoundationModels
         if (llmMeta is not null)
         {
             // The LLM never sees the CLIP: take over the one trained for the same LLM knobs and world.
-            if (File.ReadAllText(Path.Combine(llmFrom!, "tokenizer.json")) != File.ReadAllText(Path.Combine(dir, "tokenizer.json")))
-                throw new InvalidDataException($"{llmFrom}/tokenizer.json differs from the tokenizer this code builds: its LLM cannot be taken over");
             CopyTree(Path.Combine(llmFrom!, "llm"), Path.Combine(dir, "llm"));
             var llmPath = Path.Combine(dir, "llm", "config.json");
             lm = new LlamaForCausalLM(LlamaConfig.FromHfJson(JsonNode.Parse(File.ReadAllText(llmPath))!, llmPath), device, initialize: false);
