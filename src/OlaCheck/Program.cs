@@ -185,7 +185,7 @@ switch (args[0])
     case "clip":
     {
         var kv = args.Skip(1).Select(a => a.Split('=', 2)).ToDictionary(p => p[0], p => p.Length == 2 ? p[1] : "");
-        var bad = kv.Keys.Except(["steps", "neg", "batch", "lr"]).ToList();
+        var bad = kv.Keys.Except(["steps", "neg", "batch", "lr", "seg", "centre"]).ToList();
         if (bad.Count > 0) { Console.Error.WriteLine($"OlaCheck clip: unknown key(s) {string.Join(", ", bad)}"); return 1; }
         var f0 = new OlaVlm.Foundation.FoundationConfig();
         var f = f0 with
@@ -194,8 +194,10 @@ switch (args[0])
             ClipHardNegatives = kv.TryGetValue("neg", out var ng) ? int.Parse(ng) : f0.ClipHardNegatives,
             ClipBatch = kv.TryGetValue("batch", out var bt) ? int.Parse(bt) : f0.ClipBatch,
             ClipLr = kv.TryGetValue("lr", out var lr) ? double.Parse(lr, System.Globalization.CultureInfo.InvariantCulture) : f0.ClipLr,
+            ClipSegWeight = kv.TryGetValue("seg", out var sg) ? double.Parse(sg, System.Globalization.CultureInfo.InvariantCulture) : f0.ClipSegWeight,
+            ClipCentreWeight = kv.TryGetValue("centre", out var ce) ? double.Parse(ce, System.Globalization.CultureInfo.InvariantCulture) : f0.ClipCentreWeight,
         };
-        string tag = $"s{f.ClipSteps}-n{f.ClipHardNegatives}-b{f.ClipBatch}-lr{f.ClipLr}";
+        string tag = $"s{f.ClipSteps}-n{f.ClipHardNegatives}-b{f.ClipBatch}-lr{f.ClipLr}-seg{f.ClipSegWeight}-c{f.ClipCentreWeight}";
         string outDir = Path.Combine(Paths.OutDir("clipcheck"), tag);
         var world = OlaVlm.World.World.Build(new OlaVlm.World.WorldConfig(), log: Console.WriteLine);
         var tok = OlaVlm.Data.WorldTokenizer.Build(OlaVlm.Text.ChatTemplate.Miniature());

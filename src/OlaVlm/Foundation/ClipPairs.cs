@@ -20,6 +20,8 @@ public sealed class ClipPairs : IDisposable
     public int Count => Captions.Count;
     /// Hard-negative captions (HardNegatives) of each pair as token ids, a pool per pair; null until added.
     public IReadOnlyList<long[][]>? NegativeIds { get; private set; }
+    /// Dense labels of each pair's image (PatchTargets); null until added.
+    public IReadOnlyList<PatchTargets>? Patches { get; private set; }
 
     ClipPairs(ImageBank images, string root, List<string> keys, List<string> captions, List<long[]> ids, List<int> groups)
     { Images = images; ImageRoot = root; ImageKeys = keys; Captions = captions; CaptionIds = ids; Groups = groups; }
@@ -72,6 +74,23 @@ public sealed class ClipPairs : IDisposable
             : throw new InvalidDataException($"ClipPairs: image '{k}' has no scene among the {scenes.Count} given for hard negatives")).ToList();
         NegativeIds = HardNegatives.Pool(objects, imageSize, perPair, seed)
             .Select((pool, i) => pool.Select(c => Encode(tok, c, maxLength, $"ClipPairs: hard negative of pair {i} ({ImageKeys[i]})")).ToArray()).ToList();
+        return this;
+    }
+
+    /// Adds every pair's PatchTargets, from its scene's segmentation file in `world` (`scenes`: the split's
+    /// objects.json records). An image without a scene, or a scene without a segmentation file, is an error naming it.
+    public ClipPairs WithPatchTargets(WorldData world, IReadOnlyList<SceneRecord> scenes, int patchSize)
+    {
+        var byImage = scenes.ToDictionary(s => s.Image);
+        int size = world.Manifest.Config.ImageSize;
+        var cache = new Dictionary<string, PatchTargets>();
+        Patches = ImageKeys.Select(k =>
+        {
+            if (cache.TryGetValue(k, out var t)) return t;
+            var s = byImage.TryGetValue(k, out var r) ? r
+                : throw new InvalidDataException($"ClipPairs: image '{k}' has no scene among the {scenes.Count} given for patch targets");
+            return cache[k] = PatchTargets.Of(world.Seg(s), s.Objects, size, patchSize, Path.Combine(world.Root, s.Seg ?? s.Id));
+        }).ToList();
         return this;
     }
 

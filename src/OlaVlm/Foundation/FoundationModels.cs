@@ -42,10 +42,10 @@ public sealed record MiniFoundation(ClipModel Clip, LlamaForCausalLM Llm, WordTo
 public static class FoundationModels
 {
     /// Bump when training code changes what the same config produces.
-    public const string Version = "found-9"; // 2: WordTokenizer scheme 2 (atomic "(A)" choice tokens); 3: CLIP seeded before it is built; 4: reasoning phase; 5: object tokens; 6: Count tally walk, Distance candidates in choice order; 7 (not shipped): tally in words; 8: Count walks the choices to its letter; 9: CLIP hard negatives (LLM code unchanged)
+    public const string Version = "found-10"; // 2: WordTokenizer scheme 2 (atomic "(A)" choice tokens); 3: CLIP seeded before it is built; 4: reasoning phase; 5: object tokens; 6: Count tally walk, Distance candidates in choice order; 7 (not shipped): tally in words; 8: Count walks the choices to its letter; 9: CLIP hard negatives (LLM code unchanged); 10: CLIP patch heads (LLM code unchanged)
     /// Versions whose LLM training code is today's: an LLM trained by one of them, for the same LLM knobs and
     /// world, is the LLM this code would train (what `llmFrom` may take over).
-    static readonly string[] SameLlmCode = ["found-8", "found-9"];
+    static readonly string[] SameLlmCode = ["found-8", "found-9", "found-10"];
     internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     public static string CacheDir(WorldData world, FoundationConfig config) =>
@@ -263,8 +263,11 @@ public static class FoundationModels
         using var val = ClipPairs.FromScenes(world, "val", tok, f.TextLength);
         if (f.ClipHardNegatives > 0)
             train.WithHardNegatives(world.Scenes("pt"), world.Manifest.Config.ImageSize, tok, f.TextLength, f.ClipNegativePool, (int)f.Seed);
+        if (f.ClipSegWeight > 0 || f.ClipCentreWeight > 0)
+            train.WithPatchTargets(world, world.Scenes("pt"), f.Vision.PatchSize);
         log?.Invoke($"mini CLIP: {train.Count} training pairs, {val.Count} val pairs, {Params(clip)} parameters" +
-            (f.ClipHardNegatives > 0 ? $", {f.ClipHardNegatives} hard negative(s) per image from a pool of {f.ClipNegativePool}" : ""));
+            (f.ClipHardNegatives > 0 ? $", {f.ClipHardNegatives} hard negative(s) per image from a pool of {f.ClipNegativePool}" : "") +
+            (train.Patches is null ? "" : $", patch heads (seg ×{f.ClipSegWeight}, centre ×{f.ClipCentreWeight})"));
         MiniClip.Train(clip, train, f, tok.PadId, runDir, device);
         return (clip, MiniClip.Evaluate(clip, val, tok.PadId, device, sw.Elapsed.TotalSeconds));
     }

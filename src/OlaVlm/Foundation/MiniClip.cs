@@ -27,9 +27,17 @@ public static class MiniClip
             WarmupRatio = 0.05, Seed = f.Seed, LogEvery = f.LogEvery, OutputDir = runDir, KeepCheckpoints = 1,
         };
         int batch = Math.Min(f.ClipBatch, train.Count);
+        // PatchHeads train beside the CLIP when their losses are weighted, as one module (the heads are dropped after).
+        bool dense = f.ClipSegWeight > 0 || f.ClipCentreWeight > 0;
+        if (dense && train.Patches is null)
+            throw new ArgumentException($"MiniClip.Train: ClipSegWeight {f.ClipSegWeight} / ClipCentreWeight {f.ClipCentreWeight} need the pairs' patch targets (ClipPairs.WithPatchTargets)");
+        using var heads = dense ? new PatchHeads(clip.Config.Vision.HiddenSize, device) : null;
+        // Not disposed: disposing a module may dispose its children, and the CLIP lives on.
+        var both = heads is null ? null : new ClipWithPatchHeads(clip, heads);
+        nn.Module model = both is null ? clip : both;
         // No decay on embeddings and the temperature (1-D tensors are excluded anyway).
-        var groups = ParamGroups.Build(clip, cfg, noDecay: n => ParamGroups.IsEmbedding(n) || n == "logit_scale");
-        using var trainer = new Trainer(clip, groups, cfg, (step, _) =>
+        var groups = ParamGroups.Build(model, cfg, noDecay: n => ParamGroups.IsEmbedding(n) || n.EndsWith("logit_scale"));
+        using var trainer = new Trainer(model, groups, cfg, (step, _) =>
         {
             var idx = train.BatchAt(f.Seed, step, batch);
             var (pixels, ids, mask) = train.Batch(idx, padId, device);
@@ -42,8 +50,15 @@ public static class MiniClip
                 negatives = ClipPairs.TextBatch(idx.SelectMany(i => Enumerable.Range(0, f.ClipHardNegatives)
                     .Select(_ => pools[i][rng.Next(pools[i].Length)])).ToList(), padId, device);
             }
-            var loss = clip.Loss(pixels, ids, mask, negatives);
-            return new LossParts(loss, ("temperature", 1 / clip.LogitScale.detach().exp())) { Samples = batch };
+            if (heads is null)
+                return new LossParts(clip.Loss(pixels, ids, mask, negatives), ("temperature", 1 / clip.LogitScale.detach().exp())) { Samples = batch };
+            var (embeds, patches) = clip.ImageEmbedsAndPatches(pixels, -2);   // the layer LLaVA reads
+            var contrastive = clip.LossFromEmbeds(embeds, ids, mask, negatives);
+            var (segT, centreT) = PatchTargets.Batch(idx.Select(i => train.Patches![i]).ToList(), device);
+            var (seg, centre) = heads.Loss(patches, segT, centreT);
+            var loss = contrastive + f.ClipSegWeight * seg + f.ClipCentreWeight * centre;
+            return new LossParts(loss, ("contrastive", contrastive.detach()), ("seg", seg.detach()), ("centre", centre.detach()),
+                                 ("temperature", 1 / clip.LogitScale.detach().exp())) { Samples = batch };
         }) { Title = "mini CLIP" };
         return trainer.Run();
     }

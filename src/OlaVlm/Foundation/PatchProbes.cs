@@ -14,6 +14,8 @@ public sealed record PatchProbeResult(string Property, string Features, int Clas
 ///   colour, shape    of an object, from the ONE patch under its box centre (does a patch see its object?)
 ///   position         column (0–7) of the left-most object, from the 8 column-pooled features
 ///   count            objects in the image, from the mean over all patches
+/// A CLIP trained with PatchHeads (found-10) was taught the shape at exactly this patch, so its shape probe
+/// measures how well that read-out generalises to other scenes (ift), not something it picked up unasked.
 /// The same probes on a random-init tower of the same shape separate what training added from what the
 /// architecture gives for free.
 public static class PatchProbes

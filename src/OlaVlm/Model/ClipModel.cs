@@ -37,6 +37,19 @@ public sealed class ClipModel : nn.Module
         return nn.functional.normalize(visual_projection.forward(vision_model.Pooled(pixels)), dim: -1).MoveToOuterDisposeScope();
     }
 
+    /// Image embeddings as ImageEmbeds gives them, and from the same forward pass the patch features of hidden
+    /// state `selectLayer` (class token dropped, [B, patches, width]): what LLaVA's tower reads at that layer.
+    public (Tensor Embeds, Tensor Patches) ImageEmbedsAndPatches(Tensor pixels, int selectLayer = -2)
+    {
+        using var scope = NewDisposeScope();
+        var states = vision_model.HiddenStates(pixels);
+        int index = selectLayer < 0 ? states.Count + selectLayer : selectLayer;
+        if (index < 0 || index >= states.Count)
+            throw new ArgumentOutOfRangeException(nameof(selectLayer), $"select layer {selectLayer} outside the {states.Count} hidden states");
+        var embeds = nn.functional.normalize(visual_projection.forward(vision_model.Pool(states[^1])), dim: -1);
+        return (embeds.MoveToOuterDisposeScope(), states[index][.., 1.., ..].MoveToOuterDisposeScope());
+    }
+
     /// L2-normalised text embeddings [B, projectionDim].
     public Tensor TextEmbeds(Tensor ids, Tensor? mask = null)
     {
@@ -47,10 +60,14 @@ public sealed class ClipModel : nn.Module
 
     /// Symmetric contrastive loss for a batch of matching (image, text) pairs, optionally with hard-negative
     /// captions (ids + mask) that every image must also rank below its own (ClipLoss).
-    public Tensor Loss(Tensor pixels, Tensor ids, Tensor? mask = null, (Tensor Ids, Tensor Mask)? negatives = null)
+    public Tensor Loss(Tensor pixels, Tensor ids, Tensor? mask = null, (Tensor Ids, Tensor Mask)? negatives = null) =>
+        LossFromEmbeds(ImageEmbeds(pixels), ids, mask, negatives);
+
+    /// The contrastive loss for image embeddings already computed (ImageEmbedsAndPatches).
+    public Tensor LossFromEmbeds(Tensor imageEmbeds, Tensor ids, Tensor? mask, (Tensor Ids, Tensor Mask)? negatives)
     {
         using var scope = NewDisposeScope();
         var neg = negatives is { } n ? TextEmbeds(n.Ids, n.Mask) : null;
-        return ClipLoss.Compute(ImageEmbeds(pixels), TextEmbeds(ids, mask), logit_scale, neg).MoveToOuterDisposeScope();
+        return ClipLoss.Compute(imageEmbeds, TextEmbeds(ids, mask), logit_scale, neg).MoveToOuterDisposeScope();
     }
 }

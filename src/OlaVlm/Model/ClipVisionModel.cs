@@ -78,9 +78,11 @@ public sealed class ClipVisionTransformer : nn.Module
     public Tensor Pooled(Tensor pixels)
     {
         using var scope = NewDisposeScope();
-        var last = HiddenStates(pixels)[^1];
-        return post_layernorm.forward(last[.., 0, ..]).MoveToOuterDisposeScope();
+        return Pool(HiddenStates(pixels)[^1]).MoveToOuterDisposeScope();
     }
+
+    /// The class-token summary of a last hidden state [B, 1 + patches, width] (what Pooled returns).
+    public Tensor Pool(Tensor lastHidden) => post_layernorm.forward(lastHidden[.., 0, ..]);
 }
 
 /// CLIP vision tower as LLaVA uses it (HF CLIPVisionModel: parameters under `vision_model.`).

@@ -16,7 +16,8 @@ public class TrainingTests
     {
         var world = FoundationFixture.World;
         var tok = FoundationFixture.Tokenizer;
-        var f = FoundationFixture.Tiny with { ClipSteps = 25, ClipBatch = 8, ClipLr = 3e-3, WeightDecay = 0 };
+        // The contrastive loss alone (PatchSupervisionTests covers the patch heads).
+        var f = FoundationFixture.Tiny with { ClipSteps = 25, ClipBatch = 8, ClipLr = 3e-3, WeightDecay = 0, ClipSegWeight = 0, ClipCentreWeight = 0 };
         using var pairs = ClipPairs.FromCaptionData(LlavaDataset.Load(world.PtJson), tok, f.TextLength);
         // A fixed subset of 8 pairs: the model can memorise which caption goes with which image.
         using var clip = new ClipModel(f.ClipModelConfig(tok.VocabSize), Cpu);
