@@ -214,7 +214,7 @@ switch (args[0])
     case "align":
     {
         // How far the image arms get with a larger PT/IFT budget than the main job spends (issue 11).
-        string[] keys = ["pt", "ift", "onehop", "seed", "few", "fewmax"];
+        string[] keys = ["pt", "ift", "onehop", "seed", "few", "fewmax", "ptbatch", "init", "cand", "probe"];
         var kv = new Dictionary<string, int>();
         string? clipDir = null;
         double? ptLr = null, iftLr = null;
@@ -240,6 +240,9 @@ switch (args[0])
             Finetune = ws.Experiment.Finetune with { Steps = ift, OneHopSteps = Math.Min(oneHop, ift) },
         };
         if (kv.ContainsKey("few")) cfg = cfg with { Pretrain = cfg.Pretrain with { FewObjectsSteps = kv["few"], FewObjectsMax = kv.GetValueOrDefault("fewmax", 2) } };
+        if (kv.TryGetValue("cand", out var cd)) cfg = cfg with { Pretrain = cfg.Pretrain with { InitCandidates = cd, InitProbeSteps = kv.GetValueOrDefault("probe", 100) } };
+        if (kv.TryGetValue("init", out var io)) cfg = cfg with { Pretrain = cfg.Pretrain with { InitSeedOffset = io } };
+        if (kv.TryGetValue("ptbatch", out var pb)) cfg = cfg with { Pretrain = cfg.Pretrain with { BatchSize = pb } };
         if (ptLr is double pl) cfg = cfg with { Pretrain = cfg.Pretrain with { ProjectorLr = pl, OlaLr = pl } };
         if (iftLr is double il) cfg = cfg with { Finetune = cfg.Finetune with { ProjectorLr = il, LlmLr = il } };
         var sw = System.Diagnostics.Stopwatch.StartNew();

@@ -176,9 +176,14 @@ public static class Experiment
             ArmResult Arm(string name, OlaConfig? ola)
             {
                 var armDir = Path.Combine(ola is null ? baselineDir : dir, name);
-                var llava = f.NewLlava(seed, device);
-                using (manual_seed(seed + 1)) { }
-                var model = OlaVlmModel.Create(llava, ola);
+                OlaVlmModel NewModel(long initSeed)
+                {
+                    var llava = f.NewLlava(initSeed, device);
+                    using (manual_seed(initSeed + 1)) { }
+                    return OlaVlmModel.Create(llava, ola);
+                }
+                long init = seed + cfg.Pretrain.InitSeedOffset;
+                var model = NewModel(init);
                 var modelFile = Path.Combine(armDir, "model.safetensors");
                 var answersFile = Path.Combine(armDir, "answers.json");
                 // PT is keyed on its own (PretrainHash): variants that differ after PT (the IFT-data fraction, IFT
@@ -214,6 +219,11 @@ public static class Experiment
                         continue;
                     }
                     log($"{name}: {sc.Kind} for {sc.Steps} steps × {sc.EffectiveBatch}");
+                    if (sc.Kind == StageKind.Pretrain && sc.InitCandidates > 1)
+                    {
+                        model.Dispose();
+                        (model, _) = InitSelection.Pick(NewModel, init, sc, data(), targets, runDir, progress, $"{name} {sc.Kind}", log);
+                    }
                     done.Add(Stage.Run(model, sc, data(), targets, runDir, progress: progress, title: $"{name} {sc.Kind}"));
                     if (sc.Kind == StageKind.Pretrain) model.Save(ptModel);
                 }

@@ -52,6 +52,20 @@ public sealed record StageConfig
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
     public int FewObjectsMax { get; init; } = 0;
 
+    /// PT only: added to the run's seed for the weights initialised before PT (the projector, OLA-VLM's modules),
+    /// while data order keeps the run's seed. Separates what an initialisation decides from what data order does
+    /// (OlaCheck align init=N). Left out of the JSON at 0.
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public long InitSeedOffset { get; init; } = 0;
+
+    /// PT only: initialisations tried before PT goes on with one of them (InitSelection); 0 or 1 = the seed's own.
+    /// Each trains the stage's first InitProbeSteps steps; the lowest next-token loss over the last quarter of
+    /// those goes on. Left out of the JSON at 0.
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public int InitCandidates { get; init; } = 0;
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public int InitProbeSteps { get; init; } = 0;
+
     public int EffectiveBatch => BatchSize * GradAccum;
 
     public TrainConfig ToTrainConfig(string outputDir) => new()

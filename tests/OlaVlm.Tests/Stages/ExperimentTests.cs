@@ -105,6 +105,41 @@ public class ExperimentTests
         foreach (var (name, p) in v.Baseline.Model.named_parameters().Select(x => (x.name, x.parameter)))
             Assert.True(StageFixture.Same(p, fresh.Baseline.Model.get_parameter(name)!), $"baseline {name}: PT reused vs trained again");
 
+        // Another initialisation before PT (same seed, so the same data order) is its own experiment and PT.
+        log.Clear();
+        var other = cfg with { Pretrain = cfg.Pretrain with { InitSeedOffset = 1000 } };
+        var o = Experiment.RunBaselineAndOla(world, f, targets, other, seed, quiet, log.Add);
+        Assert.NotEqual(r.Hash, o.Hash);
+        Assert.DoesNotContain(log, l => l.Contains("reused"));
+        Assert.NotEqual(MetricsLog.Column(basePt, "loss")[0], MetricsLog.Column(o.Baseline.Stage(StageKind.Pretrain).Metrics, "loss")[0]);
+        // Best of two initialisations: each trains PT's first 2 steps, the lower next-token loss goes on to step 3
+        // from where it stopped; the choice and both scores are kept beside the PT run.
+        log.Clear();
+        var pick = cfg with { Pretrain = cfg.Pretrain with { InitCandidates = 2, InitProbeSteps = 2 } };
+        var p2 = Experiment.RunBaselineAndOla(world, f, targets, pick, seed, quiet, log.Add);
+        foreach (var arm in new[] { p2.Baseline, p2.Ola })
+        {
+            var ptRun = arm.Stage(StageKind.Pretrain);
+            var cands = InitSelection.Read(ptRun.RunDir) ?? throw new Xunit.Sdk.XunitException($"{ptRun.RunDir}: no init-selection.json");
+            Assert.Equal(2, cands.Count);
+            Assert.Equal(new long[] { seed, seed + 1000 }, cands.Select(c => c.InitSeed).ToArray());
+            var steps = MetricsLog.Column(ptRun.Metrics, "step");
+            Assert.Equal(new double[] { 1, 2, 3 }, steps);
+            // The winner's first two steps are the ones kept, and they score what the selection recorded.
+            Assert.Equal(cands.Min(c => c.Loss), InitSelection.Score(ptRun.Metrics, 2, ptRun.RunDir), 6);
+            Assert.False(Directory.Exists(ptRun.RunDir + "-init0") || Directory.Exists(ptRun.RunDir + "-init1"));
+        }
+        Assert.Equal(4, log.Count(l => l.Contains(": initialisation ") && l.Contains("next-token loss")));
+        // Candidate 0 is the seed's own initialisation: its first two steps are the plain run's.
+        var c0 = InitSelection.Read(p2.Baseline.Stage(StageKind.Pretrain).RunDir)![0];
+        Assert.Equal(InitSelection.Score(basePt, 2, "plain"), c0.Loss, 6);
+        Assert.Throws<ArgumentException>(() => Experiment.RunBaselineAndOla(world, f, targets,
+            cfg with { Pretrain = cfg.Pretrain with { InitCandidates = 2, InitProbeSteps = 3 } }, seed, quiet));
+
+        // At 0 the knob is left out of the JSON, so cache keys made before it stay.
+        Assert.DoesNotContain("InitSeedOffset", System.Text.Json.JsonSerializer.Serialize(cfg.Pretrain));
+        Assert.Contains("InitSeedOffset", System.Text.Json.JsonSerializer.Serialize(other.Pretrain));
+
         using var val = new ConversationData(LlavaDataset.Load(world.ValJson), tok, template);
         var gallery = PredictionGallery.Build(r.Ola.Model, world, "val", val, teachers.ToDictionary(t => TeacherTargets.Task(t.Kind)), count: 2);
         Assert.Equal(2 * 3, gallery.Count);
