@@ -28,9 +28,8 @@ public sealed record CountWalk(int Items, int LengthRight, int Entries, int Keys
             if (it.Task != "Count") continue;
             var scene = it.Image is { } img && byImage.TryGetValue(img, out var s) ? s
                 : throw new InvalidDataException($"CountWalk: item {it.Idx} (image '{it.Image}') has no scene among the {scenes.Count} given");
-            var asked = Shapes.All.FirstOrDefault(k => it.Question.Contains(" " + Shapes.Plural(k) + " "));
-            if (!it.Question.Contains(" " + Shapes.Plural(asked) + " "))
-                throw new InvalidDataException($"CountWalk: item {it.Idx} asks for no shape the world knows: \"{it.Question}\"");
+            var asked = Shapes.All.Where(k => it.Question.Contains(" " + Shapes.Plural(k) + " ")).Cast<ShapeKind?>().FirstOrDefault()
+                ?? throw new InvalidDataException($"CountWalk: item {it.Idx} asks for no shape the world knows: \"{it.Question}\"");
             var facts = SceneText.Facts(scene.Objects, imageSize);
             var parts = replies[i].Split(';');
             var walk = Walk(parts[0]);

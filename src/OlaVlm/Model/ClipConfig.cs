@@ -14,6 +14,15 @@ public sealed record ClipVisionConfig(
 {
     public int NumPatches => (ImageSize / PatchSize) * (ImageSize / PatchSize);
 
+    /// Index into the NumLayers + 1 hidden states (embeddings first) of a select layer (negative counts from the end).
+    public int HiddenStateIndex(int selectLayer)
+    {
+        int count = NumLayers + 1, index = selectLayer < 0 ? count + selectLayer : selectLayer;
+        if (index < 0 || index >= count)
+            throw new ArgumentOutOfRangeException(nameof(selectLayer), $"select layer {selectLayer} outside the {count} hidden states");
+        return index;
+    }
+
     /// 64×64 images, 8×8 patches → 64 image tokens; trains on a CPU.
     public static ClipVisionConfig Miniature() => new(64, 256, 4, 4, ImageSize: 64, PatchSize: 8);
 

@@ -41,11 +41,9 @@ public sealed class ClipModel : nn.Module
     /// state `selectLayer` (class token dropped, [B, patches, width]): what LLaVA's tower reads at that layer.
     public (Tensor Embeds, Tensor Patches) ImageEmbedsAndPatches(Tensor pixels, int selectLayer = -2)
     {
+        int index = Config.Vision.HiddenStateIndex(selectLayer);
         using var scope = NewDisposeScope();
         var states = vision_model.HiddenStates(pixels);
-        int index = selectLayer < 0 ? states.Count + selectLayer : selectLayer;
-        if (index < 0 || index >= states.Count)
-            throw new ArgumentOutOfRangeException(nameof(selectLayer), $"select layer {selectLayer} outside the {states.Count} hidden states");
         var embeds = nn.functional.normalize(visual_projection.forward(vision_model.Pool(states[^1])), dim: -1);
         return (embeds.MoveToOuterDisposeScope(), states[index][.., 1.., ..].MoveToOuterDisposeScope());
     }

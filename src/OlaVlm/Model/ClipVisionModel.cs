@@ -109,10 +109,7 @@ public sealed class ClipVisionModel : nn.Module<Tensor, Tensor>
 
     public Tensor Features(Tensor pixels, int selectLayer)
     {
-        int count = Config.NumLayers + 1;
-        int index = selectLayer < 0 ? count + selectLayer : selectLayer;
-        if (index < 0 || index >= count)
-            throw new ArgumentOutOfRangeException(nameof(selectLayer), $"select layer {selectLayer} outside the {count} hidden states");
+        int index = Config.HiddenStateIndex(selectLayer);
         using var scope = NewDisposeScope();
         var states = vision_model.HiddenStates(pixels, upTo: index);   // layers after `index` are never run
         return states[index][.., 1.., ..].MoveToOuterDisposeScope();
