@@ -3,6 +3,9 @@ using static TorchSharp.torch;
 
 namespace OlaVlm.Tests.Foundation;
 
+// Retrains models and compares them with earlier ones, replaying torch's global generator: alone (SerialCollection),
+// or a neighbour class drawing from the same generator mid-run changes the numbers (seen beside PatchSupervisionTests).
+[Collection(SerialCollection.Name)]
 public class CacheTests
 {
     static bool SameWeights(TorchSharp.torch.nn.Module a, TorchSharp.torch.nn.Module b)
