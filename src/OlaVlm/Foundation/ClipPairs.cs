@@ -69,9 +69,7 @@ public sealed class ClipPairs : IDisposable
     /// (`scenes`: the split's objects.json records). An image without a scene is an error naming it.
     public ClipPairs WithHardNegatives(IReadOnlyList<SceneRecord> scenes, int imageSize, ITokenizer tok, int maxLength, int perPair, int seed)
     {
-        var byImage = scenes.ToDictionary(s => s.Image);
-        var objects = ImageKeys.Select(k => byImage.TryGetValue(k, out var s) ? s.Objects
-            : throw new InvalidDataException($"ClipPairs: image '{k}' has no scene among the {scenes.Count} given for hard negatives")).ToList();
+        var objects = SceneOfEachPair(scenes, "hard negatives").Select(s => s.Objects).ToList();
         NegativeIds = HardNegatives.Pool(objects, imageSize, perPair, seed)
             .Select((pool, i) => pool.Select(c => Encode(tok, c, maxLength, $"ClipPairs: hard negative of pair {i} ({ImageKeys[i]})")).ToArray()).ToList();
         return this;
@@ -81,17 +79,19 @@ public sealed class ClipPairs : IDisposable
     /// objects.json records). An image without a scene, or a scene without a segmentation file, is an error naming it.
     public ClipPairs WithPatchTargets(WorldData world, IReadOnlyList<SceneRecord> scenes, int patchSize)
     {
-        var byImage = scenes.ToDictionary(s => s.Image);
         int size = world.Manifest.Config.ImageSize;
         var cache = new Dictionary<string, PatchTargets>();
-        Patches = ImageKeys.Select(k =>
-        {
-            if (cache.TryGetValue(k, out var t)) return t;
-            var s = byImage.TryGetValue(k, out var r) ? r
-                : throw new InvalidDataException($"ClipPairs: image '{k}' has no scene among the {scenes.Count} given for patch targets");
-            return cache[k] = PatchTargets.Of(world.Seg(s), s.Objects, size, patchSize, Path.Combine(world.Root, s.Seg ?? s.Id));
-        }).ToList();
+        Patches = SceneOfEachPair(scenes, "patch targets").Select(s => cache.TryGetValue(s.Image, out var t) ? t
+            : cache[s.Image] = PatchTargets.Of(world.Seg(s), s.Objects, size, patchSize, Path.Combine(world.Root, s.Seg ?? s.Id))).ToList();
         return this;
+    }
+
+    // The scene of every pair's image, in pair order; an image without one is an error naming it and the purpose.
+    List<SceneRecord> SceneOfEachPair(IReadOnlyList<SceneRecord> scenes, string purpose)
+    {
+        var byImage = scenes.ToDictionary(s => s.Image);
+        return ImageKeys.Select(k => byImage.TryGetValue(k, out var s) ? s
+            : throw new InvalidDataException($"ClipPairs: image '{k}' has no scene among the {scenes.Count} given for {purpose}")).ToList();
     }
 
     // A caption's ids ending in EOS (CLIP's text tower pools there); longer than the tower takes is an error, not a cut.

@@ -78,7 +78,8 @@ public sealed record FoundationConfig
     // Default (full) preset, measured on the 8,000-scene world (the shipped data/foundation, found-10): 3,000 CLIP
     // steps of 32 pairs, each image also against one hard negative, with the patch heads, give top-1 retrieval
     // 91.4 % image→text / 91.0 % text→image on 500 val pairs (0.2 % chance) in 4 minutes; without the heads
-    // (found-9) 79.6 % / 80.6 %; found-8's 800 steps without hard negatives 27.0 % / 26.4 %. The LLM: val perplexity 3.04, text oracle 0.985 after 6,000 reasoning steps (README).
+    // (found-9) 79.6 % / 80.6 %; found-8's 800 steps without hard negatives 27.0 % / 26.4 %. The LLM: val
+    // perplexity 3.04, text oracle 0.985 after 6,000 reasoning steps (README).
 
     /// CI preset: a few seconds of training, same shapes of everything.
     public static FoundationConfig Quick { get; } = new()

@@ -261,10 +261,11 @@ public static class FoundationModels
         var clip = new ClipModel(f.ClipModelConfig(tok.VocabSize), device);
         using var train = ClipPairs.FromCaptionData(LlavaDataset.Load(world.PtJson), tok, f.TextLength);
         using var val = ClipPairs.FromScenes(world, "val", tok, f.TextLength);
+        var ptScenes = world.Scenes("pt");   // objects.json read once for both
         if (f.ClipHardNegatives > 0)
-            train.WithHardNegatives(world.Scenes("pt"), world.Manifest.Config.ImageSize, tok, f.TextLength, f.ClipNegativePool, (int)f.Seed);
+            train.WithHardNegatives(ptScenes, world.Manifest.Config.ImageSize, tok, f.TextLength, f.ClipNegativePool, (int)f.Seed);
         if (f.ClipSegWeight > 0 || f.ClipCentreWeight > 0)
-            train.WithPatchTargets(world, world.Scenes("pt"), f.Vision.PatchSize);
+            train.WithPatchTargets(world, ptScenes, f.Vision.PatchSize);
         log?.Invoke($"mini CLIP: {train.Count} training pairs, {val.Count} val pairs, {Params(clip)} parameters" +
             (f.ClipHardNegatives > 0 ? $", {f.ClipHardNegatives} hard negative(s) per image from a pool of {f.ClipNegativePool}" : "") +
             (train.Patches is null ? "" : $", patch heads (seg ×{f.ClipSegWeight}, centre ×{f.ClipCentreWeight})"));
