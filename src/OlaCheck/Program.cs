@@ -19,7 +19,7 @@ using OlaVlm.Experiments;
 //   dotnet run --project src/OlaCheck -c Release -- scalar-race [SECONDS]
 //        scalar ops beside an allocating thread: counts "Expected false to be true" errors (TorchSharp's Scalar
 //        finalizer race; 0 with the build's guard, environment/build/TorchSharpNativePatches.cs).
-//   dotnet run --project src/OlaCheck -c Release -- align [pt=80] [ift=120] [onehop=ift/3] [seed=1] [few=0] [fewmax=2] [ptlr=] [iftlr=] [clip=DIR]
+//   dotnet run --project src/OlaCheck -c Release -- align [pt=80] [ift=120] [onehop=ift/3] [seed=1] [few=0] [fewmax=2] [ptlr=] [iftlr=] [clip=DIR] [projhidden=256]
 //        the alignment budget: both arms (LLaVA-1.5, OLA-VLM) of the default profile's recipe with these PT and IFT
 //        step counts, scored on the whole benchmark with each task's reply anatomy (cached like any experiment).
 //   dotnet run --project src/OlaCheck -c Release -- clip [steps=800] [neg=1] [batch=32] [lr=0.003]
@@ -214,7 +214,7 @@ switch (args[0])
     case "align":
     {
         // How far the image arms get with a larger PT/IFT budget than the main job spends (issue 11).
-        string[] keys = ["pt", "ift", "onehop", "seed", "few", "fewmax", "ptbatch", "init", "cand", "probe"];
+        string[] keys = ["pt", "ift", "onehop", "seed", "few", "fewmax", "ptbatch", "init", "cand", "probe", "projhidden"];
         var kv = new Dictionary<string, int>();
         string? clipDir = null;
         double? ptLr = null, iftLr = null;
@@ -242,6 +242,8 @@ switch (args[0])
         if (kv.ContainsKey("few")) cfg = cfg with { Pretrain = cfg.Pretrain with { FewObjectsSteps = kv["few"], FewObjectsMax = kv.GetValueOrDefault("fewmax", 2) } };
         if (kv.TryGetValue("cand", out var cd)) cfg = cfg with { Pretrain = cfg.Pretrain with { InitCandidates = cd, InitProbeSteps = kv.GetValueOrDefault("probe", 100) } };
         if (kv.TryGetValue("init", out var io)) cfg = cfg with { Pretrain = cfg.Pretrain with { InitSeedOffset = io } };
+        // projhidden=0: LLaVA's rule (hidden = LLM width) instead of the miniature's 4 × CLIP width.
+        if (kv.TryGetValue("projhidden", out var ph)) cfg = cfg with { ProjectorHidden = ph == 0 ? null : ph };
         if (kv.TryGetValue("ptbatch", out var pb)) cfg = cfg with { Pretrain = cfg.Pretrain with { BatchSize = pb } };
         if (ptLr is double pl) cfg = cfg with { Pretrain = cfg.Pretrain with { ProjectorLr = pl, OlaLr = pl } };
         if (iftLr is double il) cfg = cfg with { Finetune = cfg.Finetune with { ProjectorLr = il, LlmLr = il } };

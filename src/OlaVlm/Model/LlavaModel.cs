@@ -5,8 +5,9 @@ namespace OlaVlm.Model;
 
 /// LLaVA-1.5 = CLIP vision tower → mlp2x_gelu projector → Llama decoder.
 /// ImageTokenId is the tokenizer's `<image>` placeholder id; it never reaches the embedding table.
+/// ProjectorHidden: the projector's hidden width; null = the LLM width, as LLaVA-1.5 and its checkpoints.
 public sealed record LlavaConfig(ClipVisionConfig Vision, LlamaConfig Text, long ImageTokenId, int VisionSelectLayer = -2,
-    string ProjectorType = "mlp2x_gelu")
+    string ProjectorType = "mlp2x_gelu", int? ProjectorHidden = null)
 {
     public static LlavaConfig Miniature(int vocabSize, long imageTokenId) =>
         new(ClipVisionConfig.Miniature(), LlamaConfig.Miniature(vocabSize), imageTokenId);
@@ -38,7 +39,7 @@ public sealed class LlavaModel : nn.Module
         Config = c;
         device ??= Core.Devices.Default;
         vision_tower = new ClipVisionModel(c.Vision, device) { SelectLayer = c.VisionSelectLayer };
-        mm_projector = new Projector(c.Vision.HiddenSize, c.Text.HiddenSize, c.ProjectorType);
+        mm_projector = new Projector(c.Vision.HiddenSize, c.Text.HiddenSize, c.ProjectorType, c.ProjectorHidden);
         language_model = new LlamaForCausalLM(c.Text, device);
         RegisterComponents();
         this.to(device);

@@ -45,8 +45,10 @@ public static class Pretrained
         var text = LlamaConfig.FromHfJson(j, src);
         var projectorType = j["mm_projector_type"]?.GetValue<string>() ?? "mlp2x_gelu";
         var selectLayer = j["mm_vision_select_layer"]?.GetValue<int>() ?? -2;
+        // Not an LLaVA key: SaveLlava writes it only for a projector wider than LLaVA's (the miniature's).
+        var projectorHidden = j["mm_projector_hidden"]?.GetValue<int>();
         var vision = ReadClipVisionConfig(clipDir);
-        var config = new LlavaConfig(vision, text, imageTokenId, selectLayer, projectorType);
+        var config = new LlavaConfig(vision, text, imageTokenId, selectLayer, projectorType, projectorHidden);
         var model = WithDefaultDtype(dtype, () => new LlavaModel(config, device));
         Checkpoint.Load(model, clipDir, n => HfNames.FromHfClipVision(n) is string v ? "vision_tower." + v : null, ["vision_tower."]);
         Func<string, string?> map = n => HfNames.FromLlava(n) is string m && !(text.TieWordEmbeddings && m == "language_model.lm_head.weight")
@@ -65,6 +67,7 @@ public static class Pretrained
         j["model_type"] = "llava_llama"; j["architectures"] = new JsonArray("LlavaLlamaForCausalLM");
         j["mm_projector_type"] = c.ProjectorType; j["mm_vision_select_layer"] = c.VisionSelectLayer;
         j["mm_hidden_size"] = c.Vision.HiddenSize; j["mm_vision_tower"] = clipDir;
+        if (c.ProjectorHidden is int ph) j["mm_projector_hidden"] = ph;
         var opts = new JsonSerializerOptions { WriteIndented = true };
         File.WriteAllText(Path.Combine(llavaDir, "config.json"), j.ToJsonString(opts));
         var v = c.Vision;

@@ -25,12 +25,13 @@ public sealed record FoundationParts(ClipVisionModel Vision, LlamaForCausalLM Ll
     public static FoundationParts From(Foundation.MiniFoundation m, Device? device = null) =>
         new(m.VisionTower(device), m.Llm, m.Tokenizer, m.Template);
 
-    /// A new LLaVA with copies of the foundation weights and a projector initialised from `seed`.
-    public LlavaModel NewLlava(long seed, Device? device = null)
+    /// A new LLaVA with copies of the foundation weights and a projector initialised from `seed`
+    /// (projectorHidden: its hidden width, null = the LLM width as LLaVA-1.5).
+    public LlavaModel NewLlava(long seed, Device? device = null, int? projectorHidden = null)
     {
         device ??= Core.Devices.Default;
         using (manual_seed(seed)) { }
-        var llava = new LlavaModel(LlavaConfig, device);
+        var llava = new LlavaModel(LlavaConfig with { ProjectorHidden = projectorHidden }, device);
         using var _ = no_grad();
         Copy(Vision, llava.VisionTower);
         Copy(Llm, llava.LanguageModel);
@@ -69,6 +70,10 @@ public sealed record ExperimentConfig
     public StageConfig Pretrain { get; init; } = StageConfig.QuickPretrain;
     public StageConfig? VisualPretrain { get; init; }
     public StageConfig Finetune { get; init; } = StageConfig.QuickFinetune;
+    /// The projector's hidden width (LlavaConfig.ProjectorHidden): null = the LLM width, as LLaVA-1.5. Left out
+    /// of the JSON when null, keeping cache keys.
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? ProjectorHidden { get; init; }
     /// Benchmark items answered (0 = all).
     public int BenchLimit { get; init; } = 0;
     /// Reasoned answers ("red c1 r5 x5 d9, blue c6 r4 x12 d9, so blue sphere (B)") run to ~30 tokens.
@@ -127,9 +132,12 @@ public static class Experiment
         Digest(world, f, targets, JsonSerializer.Serialize(cfg, Json), f.WeightsHash(), seed.ToString());
 
     /// Key of one arm's PT stage: what it starts from and trains with (world, foundation weights, teachers, the PT
-    /// config with its seed, OLA-VLM's config; null for the baseline), nothing of the stages after it.
-    public static string PretrainHash(WorldData world, FoundationParts f, IReadOnlyDictionary<OlaTask, ITargetSource> targets, StageConfig pt, OlaConfig? ola) =>
-        Digest(world, f, targets, JsonSerializer.Serialize(pt, Json), ola is null ? "baseline" : JsonSerializer.Serialize(ola, Json), f.WeightsHash());
+    /// config with its seed, OLA-VLM's config (null for the baseline), the projector's width if not LLaVA's), nothing
+    /// of the stages after it.
+    public static string PretrainHash(WorldData world, FoundationParts f, IReadOnlyDictionary<OlaTask, ITargetSource> targets, StageConfig pt, OlaConfig? ola,
+                                      int? projectorHidden = null) =>
+        Digest(world, f, targets, [JsonSerializer.Serialize(pt, Json), ola is null ? "baseline" : JsonSerializer.Serialize(ola, Json), f.WeightsHash(),
+                                   .. projectorHidden is int h ? [$"projector hidden {h}"] : Array.Empty<string>()]);
 
     // The code version and the world, then `recipe` (one line each), then the tokenizer and the teachers.
     static string Digest(WorldData world, FoundationParts f, IReadOnlyDictionary<OlaTask, ITargetSource> targets, params string[] recipe)
@@ -178,7 +186,7 @@ public static class Experiment
                 var armDir = Path.Combine(ola is null ? baselineDir : dir, name);
                 OlaVlmModel NewModel(long initSeed)
                 {
-                    var llava = f.NewLlava(initSeed, device);
+                    var llava = f.NewLlava(initSeed, device, cfg.ProjectorHidden);
                     using (manual_seed(initSeed + 1)) { }
                     return OlaVlmModel.Create(llava, ola);
                 }
@@ -189,7 +197,7 @@ public static class Experiment
                 // PT is keyed on its own (PretrainHash): variants that differ after PT (the IFT-data fraction, IFT
                 // steps) start from one pre-trained model per arm and seed instead of each training PT again.
                 var ptCfg = cfg.Pretrain with { Kind = StageKind.Pretrain, Seed = seed };
-                var ptDir = Core.Paths.OutDir("experiments", "pt-" + PretrainHash(world, f, targets, ptCfg, ola), name);
+                var ptDir = Core.Paths.OutDir("experiments", "pt-" + PretrainHash(world, f, targets, ptCfg, ola, cfg.ProjectorHidden), name);
                 var stages = new List<(StageConfig Cfg, Func<IStageData> Data, string Dir)> { (ptCfg, () => Pretrain(ptCfg), Path.Combine(ptDir, "pt")) };
                 if (cfg.VisualPretrain is StageConfig vpt) stages.Add((vpt with { Kind = StageKind.VisualPretrain, Seed = seed }, Ift, Path.Combine(armDir, "vpt")));
                 var ftCfg = cfg.Finetune with { Kind = StageKind.Finetune, Seed = seed };

@@ -93,7 +93,7 @@ public class BenchDiagnostics(ITestOutputHelper output)
         Skip.If(run is null || file is null || !File.Exists(file), "no full-profile run under OLA_OUT or no DIAG_MODEL");
         var (world, mini) = run!.Value;
         var f = FoundationParts.From(mini, CPU);
-        var model = OlaVlmModel.Create(f.NewLlava(1, CPU), null);
+        var model = OlaVlmModel.Create(f.NewLlava(1, CPU, OlaVlm.Experiments.ExperimentArms.FullMeasurement.ProjectorHidden), null);
         model.Load(file!);
         model.eval();
         var tok = f.Tokenizer;

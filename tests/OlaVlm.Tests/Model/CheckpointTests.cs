@@ -158,4 +158,30 @@ public class LlavaCheckpointTests
         Assert.Equal(3, a.Output.HiddenStates!.Count);
         Assert.Equal(a.Loss.item<float>(), b.Loss.item<float>());
     }
+
+    [Fact]
+    public void A_wider_projector_keeps_llava_names_and_round_trips()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(7);
+        var cfg = Tiny.Llava() with { ProjectorHidden = 40 };
+        var llava = new LlavaModel(cfg, Tiny.Cpu);
+        var sd = llava.MmProjector.state_dict();
+        Assert.Equal(new long[] { 40, cfg.Vision.HiddenSize }, sd["0.weight"].shape);
+        Assert.Equal(new long[] { cfg.Text.HiddenSize, 40 }, sd["2.weight"].shape);
+        Assert.Equal(new long[] { cfg.Text.HiddenSize, cfg.Text.HiddenSize }, new LlavaModel(Tiny.Llava(), Tiny.Cpu).MmProjector.state_dict()["2.weight"].shape);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Projector(8, 8, hidden: 0));
+
+        var root = Path.Combine(Paths.OutDir("tests", "model"), "llava-wide-" + Guid.NewGuid().ToString("N")[..8]);
+        Pretrained.SaveLlava(llava, Path.Combine(root, "llava"), Path.Combine(root, "clip"));
+        var back = Pretrained.LoadLlava(Path.Combine(root, "llava"), Path.Combine(root, "clip"), Tiny.Cpu, imageTokenId: 4);
+        Assert.Equal(cfg, back.Config);
+        using var _ = no_grad();
+        var pixels = randn(2, 3, 16, 16);
+        Assert.True(Tiny.MaxDiff(llava.EncodeImages(pixels), back.EncodeImages(pixels)) == 0);
+        // LLaVA's own config (no mm_projector_hidden) builds LLaVA's width.
+        Pretrained.SaveLlava(new LlavaModel(Tiny.Llava(), Tiny.Cpu), Path.Combine(root, "plain"), Path.Combine(root, "clip2"));
+        Assert.DoesNotContain("mm_projector_hidden", File.ReadAllText(Path.Combine(root, "plain", "config.json")));
+        Assert.Null(Pretrained.LoadLlava(Path.Combine(root, "plain"), Path.Combine(root, "clip2"), Tiny.Cpu, imageTokenId: 4).Config.ProjectorHidden);
+    }
 }

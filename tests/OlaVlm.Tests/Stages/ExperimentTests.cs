@@ -140,6 +140,24 @@ public class ExperimentTests
         Assert.DoesNotContain("InitSeedOffset", System.Text.Json.JsonSerializer.Serialize(cfg.Pretrain));
         Assert.Contains("InitSeedOffset", System.Text.Json.JsonSerializer.Serialize(other.Pretrain));
 
+        // A wider projector (ExperimentConfig.ProjectorHidden) is its own experiment; both arms get it, and a rerun
+        // reloads it (the saved weights fit only a model built with the same width).
+        var wide = cfg with { ProjectorHidden = 48 };
+        var w = Experiment.RunBaselineAndOla(world, f, targets, wide, seed, quiet);
+        Assert.NotEqual(r.Hash, w.Hash);
+        foreach (var arm in new[] { w.Baseline, w.Ola })
+        {
+            var sd = arm.Model.Llava.MmProjector.state_dict();
+            Assert.Equal(new long[] { 48, 32 }, sd["0.weight"].shape);
+            Assert.Equal(new long[] { 32, 48 }, sd["2.weight"].shape);
+        }
+        Assert.Equal(new long[] { 32, 32 }, r.Baseline.Model.Llava.MmProjector.state_dict()["0.weight"].shape);
+        var wAgain = Experiment.RunBaselineAndOla(world, f, targets, wide, seed, quiet);
+        Assert.True(wAgain.Baseline.Reused && wAgain.Ola.Reused);
+        Assert.Equal(w.Ola.Answers, wAgain.Ola.Answers);
+        Assert.DoesNotContain("ProjectorHidden", System.Text.Json.JsonSerializer.Serialize(cfg));
+        Assert.Contains("\"ProjectorHidden\":48", System.Text.Json.JsonSerializer.Serialize(wide));
+
         using var val = new ConversationData(LlavaDataset.Load(world.ValJson), tok, template);
         var gallery = PredictionGallery.Build(r.Ola.Model, world, "val", val, teachers.ToDictionary(t => TeacherTargets.Task(t.Kind)), count: 2);
         Assert.Equal(2 * 3, gallery.Count);
