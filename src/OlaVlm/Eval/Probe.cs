@@ -123,9 +123,17 @@ public sealed record ProbeOptions
     public int FfMult { get; init; } = 1;
     /// Perceiver blocks (the reference takes probe depth from its config; default 1).
     public int Depth { get; init; } = 1;
+    /// Train on the targets minus their mean over the training images, and add that mean back when predicting,
+    /// with the probe's output scale (norm_out.weight) starting at 0: the probe starts exactly at the mean-target
+    /// floor (LayerProbing.MeanTargetCosine) and can only learn what a layer adds beyond the average target.
+    /// The reference trains its probes long enough on COCO to find the mean by themselves; the miniature's few
+    /// dozen steps did not (every probe ended below that floor), so this is on by default
+    /// (docs/reference-equivalence.md). False: the reference's plain fit.
+    public bool AroundMean { get; init; } = true;
 }
 
-public sealed record ProbeFit(Probe Probe, IReadOnlyList<double> EpochLosses);
+/// A trained probe and what it predicts around: Mean [1, Q, C] is added to its output (null: nothing added).
+public sealed record ProbeFit(Probe Probe, IReadOnlyList<double> EpochLosses, Tensor? Mean = null);
 
 /// Trains a probe on cached hidden states with smooth-L1 (as the reference probe training) and scores it
 /// with the paper's cosine metric.
@@ -141,6 +149,13 @@ public static class ProbeTrainer
         manual_seed(options.Seed);
         var probe = new Probe((int)hiddenTrain.shape[2], (int)targetsTrain.shape[1], (int)targetsTrain.shape[2],
                               options.InnerDim, options.Heads, options.DimHead, options.FfMult, options.Depth, device);
+        Tensor? mean = null;
+        if (options.AroundMean)
+        {
+            // Output scale 0: the fit starts at the mean and grows only what the layer adds to it.
+            using (no_grad()) probe.named_parameters().Single(p => p.name == "norm_out.weight").parameter.zero_();
+            mean = targetsTrain.to(device).to(float32).mean([0], keepdim: true).detach();
+        }
         var opt = optim.AdamW(probe.parameters(), options.LearningRate, weight_decay: options.WeightDecay);
         long n = hiddenTrain.shape[0];
         var gen = new Generator((ulong)options.Seed);
@@ -156,6 +171,7 @@ public static class ProbeTrainer
                 var idx = order.narrow(0, start, Math.Min(options.BatchSize, n - start)).to(hiddenTrain.device);
                 var h = hiddenTrain.index_select(0, idx).to(device);
                 var t = targetsTrain.index_select(0, idx).to(device).to_type(h.dtype);
+                if (mean is not null) t = t - mean.to_type(h.dtype);
                 var m = masksTrain?.index_select(0, idx).to(device);
                 var loss = nn.functional.smooth_l1_loss(probe.forward(h, m), t);
                 opt.zero_grad();
@@ -166,7 +182,23 @@ public static class ProbeTrainer
             losses.Add(sum / steps);
         }
         probe.eval();
-        return new ProbeFit(probe, losses);
+        return new ProbeFit(probe, losses, mean);
+    }
+
+    /// Predictions of a fit: its probe's output plus the mean it was trained around.
+    public static Tensor Predict(ProbeFit fit, Tensor hidden, Tensor? masks = null, int batchSize = 32)
+    {
+        var p = Predict(fit.Probe, hidden, masks, batchSize);
+        if (fit.Mean is null) return p;
+        using (p) return p + fit.Mean.to(p.device).to_type(p.dtype);
+    }
+
+    /// The paper's probe score of a fit (its mean added back).
+    public static double Evaluate(ProbeFit fit, Tensor hidden, Tensor targets, Tensor? masks = null, int batchSize = 32)
+    {
+        Check(hidden, targets, masks);
+        using var scope = NewDisposeScope();
+        return ProbeMetric.MeanCosine(Predict(fit, hidden, masks, batchSize), targets);
     }
 
     /// Predictions for cached hidden states, in batches, without gradients: [N, Q, C] on the probe's device.

@@ -41,11 +41,36 @@ public class ProbeTests
         var pos = eye(q).unsqueeze(0).expand(n, q, q);
         var hidden = cat([cat([targets, pos], 2), randn(n, 1, c + q) * 10], 1);    // [n, 3, 8]
         var mask = cat([ones(n, q, dtype: ScalarType.Bool), zeros(n, 1, dtype: ScalarType.Bool)], 1);
-        var fit = ProbeTrainer.Fit(hidden[..64], targets[..64], new ProbeOptions { Epochs = 30, BatchSize = 16, LearningRate = 3e-3, InnerDim = 32, Heads = 2, DimHead = 16 },
+        var fit = ProbeTrainer.Fit(hidden[..64], targets[..64], new ProbeOptions { Epochs = 30, BatchSize = 16, LearningRate = 3e-3, InnerDim = 32, Heads = 2, DimHead = 16, AroundMean = false },
                                    mask[..64], CPU);
         Assert.True(fit.EpochLosses[^1] < fit.EpochLosses[0]);
-        double cos = ProbeTrainer.Evaluate(fit.Probe, hidden[64..], targets[64..], mask[64..]);
+        double cos = ProbeTrainer.Evaluate(fit, hidden[64..], targets[64..], mask[64..]);
         Assert.True(cos > 0.95, $"held-out cosine {cos:F3}");
+    }
+
+    [Fact]
+    public void A_probe_fit_around_the_mean_starts_at_the_mean_and_the_plain_fit_does_not()
+    {
+        manual_seed(5);
+        // Targets with a large part shared by every sample (as the miniature's depth maps), hidden states of noise.
+        var targets = randn(48, 3, 4) * 0.3 + linspace(-2, 2, 12).view(1, 3, 4);
+        var hidden = randn(48, 5, 6);
+        var before = new ProbeOptions { Epochs = 0, Heads = 2, DimHead = 4 };
+        var fit = ProbeTrainer.Fit(hidden[..32], targets[..32], before, device: CPU);
+        Assert.NotNull(fit.Mean);
+        Assert.Equal(new long[] { 1, 3, 4 }, fit.Mean!.shape);
+        // Untrained, it predicts exactly the train mean for every sample: the floor.
+        var floor = ProbeMetric.MeanCosine(targets[..32].mean([0], keepdim: true).expand(16, -1, -1), targets[32..]);
+        Assert.Equal(floor, ProbeTrainer.Evaluate(fit, hidden[32..], targets[32..]), 5);
+        Assert.True(floor > 0.8, $"floor {floor:F3}");
+        // The plain fit (the reference's) starts from its random output, far below the floor; no mean is added.
+        var plain = ProbeTrainer.Fit(hidden[..32], targets[..32], before with { AroundMean = false }, device: CPU);
+        Assert.Null(plain.Mean);
+        Assert.True(ProbeTrainer.Evaluate(plain, hidden[32..], targets[32..]) < floor - 0.2);
+        // Trained on noise, the fit around the mean stays near the floor (nothing beyond the average to find).
+        // (AProbeWhoseInputContainsTheTarget… trains the reference's plain fit; LayerProbingTests the fit around the mean.)
+        var trained = ProbeTrainer.Fit(hidden[..32], targets[..32], before with { Epochs = 10, BatchSize = 8 }, device: CPU);
+        Assert.InRange(ProbeTrainer.Evaluate(trained, hidden[32..], targets[32..]), floor - 0.05, 1.0);
     }
 
     // The reference probe head: Resampler(dim=8, depth=2, dim_head=4, heads=2, num_queries=3, embedding_dim=6,

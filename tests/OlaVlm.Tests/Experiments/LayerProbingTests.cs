@@ -1,6 +1,7 @@
 using OlaVlm.Eval;
 using OlaVlm.Experiments;
 using OlaVlm.Model;
+using OlaVlm.Teachers;
 using OlaVlm.Text;
 using static TorchSharp.torch;
 
@@ -28,7 +29,7 @@ public class LayerProbingTests : IDisposable
         var config = new LayerProbingConfig
         {
             TrainImages = 64, ValImages = 32, ExtractBatchSize = 32,
-            Probe = new ProbeOptions { Epochs = 20, BatchSize = 16, LearningRate = 3e-3, InnerDim = 32, Heads = 2, DimHead = 16 },
+            Probe = new ProbeOptions { Epochs = 20, BatchSize = 16, LearningRate = 3e-3, InnerDim = 32, Heads = 2, DimHead = 16, AroundMean = false },
         };
         var r = LayerProbing.Run(model, [teacher], images, config, CPU, dir);
         var curve = r.Curve("patch");
@@ -47,6 +48,50 @@ public class LayerProbingTests : IDisposable
         using var other = new PatchTeacher(seed: 4);
         Assert.NotEqual(LayerProbing.CacheFile(dir, model, teacher, images, config), LayerProbing.CacheFile(dir, model, other, images, config));
         Assert.NotEqual(LayerProbing.CacheFile(dir, model, teacher, images, config), LayerProbing.CacheFile(dir, model, teacher, images, config with { ValImages = 16 }));
+    }
+
+    [Fact]
+    public void The_floor_is_what_predicting_the_mean_target_scores()
+    {
+        using var teacher = new PatchTeacher();
+        using var images = Images(64, 32);
+        var config = new LayerProbingConfig { TrainImages = 64, ValImages = 32, ExtractBatchSize = 16 };
+
+        // By hand: the mean of the 64 train targets against each of the 32 val targets, flattened.
+        using var yTrain = teacher.Encode(images.TeacherTrain);
+        using var yVal = teacher.Encode(images.TeacherVal);
+        var m = yTrain.mean([0]).flatten().data<float>().ToArray();
+        double byHand = Enumerable.Range(0, 32).Average(i =>
+        {
+            var v = yVal[i].flatten().data<float>().ToArray();
+            double dot = m.Zip(v, (a, b) => (double)a * b).Sum();
+            return dot / Math.Sqrt(m.Sum(a => (double)a * a) * v.Sum(b => (double)b * b));
+        });
+        var floor = LayerProbing.MeanTargetCosine(teacher, images, config);
+        Assert.Equal(byHand, floor, 1e-5);
+        Assert.InRange(floor, -0.5, 0.5);                       // random images, zero-mean targets: the mean says little
+
+        // Targets that share a large part across images: the mean alone scores near 1, and a probe must be read against it.
+        using var shifted = new ShiftedTeacher(teacher, 5.0);
+        Assert.True(LayerProbing.MeanTargetCosine(shifted, images, config) > 0.95);
+
+        Assert.Equal(0.5, LayerProbing.Headroom(0.975, 0.95), 12);
+        Assert.Equal(0.0, LayerProbing.Headroom(0.95, 0.95), 12);
+        Assert.Throws<ArgumentOutOfRangeException>(() => LayerProbing.Headroom(1, 1));
+        Assert.Throws<ArgumentException>(() => LayerProbing.MeanTargetCosine(teacher, images, config with { ValImages = 33 }));
+    }
+
+    /// A teacher whose targets are another's plus a constant: a common part shared by every image.
+    sealed class ShiftedTeacher(ITeacher inner, double shift) : ITeacher
+    {
+        public string Name => inner.Name + "-shifted";
+        public TeacherKind Kind => inner.Kind;
+        public long[] TargetShape => inner.TargetShape;
+        public Device Device => inner.Device;
+        public string WeightsHash => inner.WeightsHash + $"+{shift}";
+        public Tensor Encode(Tensor images) { using var y = inner.Encode(images); return y + shift; }
+        public Tensor? Decode(Tensor embedding) => null;
+        public void Dispose() { }
     }
 
     [Fact]

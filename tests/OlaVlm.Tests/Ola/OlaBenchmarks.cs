@@ -55,7 +55,7 @@ public class OlaBenchmarks(ITestOutputHelper output)
         sw.Restart();
         var fit = ProbeTrainer.Fit(hs[..192], tg[..192], new ProbeOptions { Epochs = int.Parse(Environment.GetEnvironmentVariable("OLA_BENCH_EPOCHS") ?? "40"), LearningRate = 3e-3, Seed = 1 }, device: CPU);
         output.WriteLine($"Probe fit 192×56 tokens → 16×32, {fit.EpochLosses.Count} epochs: {sw.Elapsed.TotalSeconds:F2} s, " +
-                         $"loss {fit.EpochLosses[0]:F3} → {fit.EpochLosses[^1]:F3}, held-out cosine {ProbeTrainer.Evaluate(fit.Probe, hs[192..], tg[192..]):F3}");
+                         $"loss {fit.EpochLosses[0]:F3} → {fit.EpochLosses[^1]:F3}, held-out cosine {ProbeTrainer.Evaluate(fit, hs[192..], tg[192..]):F3}");
 
         void Step()
         {
