@@ -260,7 +260,7 @@ switch (args[0])
         Console.WriteLine($"PT {pt} + IFT {ift} steps ({cfg.Finetune.OneHopSteps} one-hop), seed {seed}: {sw.Elapsed.TotalSeconds:F0} s");
         foreach (var arm in new[] { exp.Baseline, exp.Ola })
         {
-            Console.WriteLine($"{arm.Name}: {string.Join(", ", arm.Score.Records().Where(r => r.Name is "Overall" or "Count" or "Relation" or "Depth" or "Distance").Select(r => $"{r.Name} {r.Accuracy:F3}"))}");
+            Console.WriteLine($"{arm.Name}: {string.Join(", ", arm.Score.Records().Where(r => r.Name is "Overall" or "task/Count" or "task/Relation" or "task/Depth" or "task/Distance").Select(r => $"{r.Name} {r.Accuracy:F3}"))}");
             foreach (var row in OlaVlm.Eval.ReplyAnatomy.Of(exp.Bench, arm.Answers))
                 Console.WriteLine($"  {row.Task,-9} conclusion right {(double)row.ConclusionRight / row.Items:F3}, letter follows it {(double)row.LetterFollowsConclusion / row.Items:F3}, correct {(double)row.Correct / row.Items:F3} ({row.Items})");
             for (int i = 0; i < 4; i++)
