@@ -27,7 +27,7 @@ public sealed record LayerProbingConfig
     public int ExtractBatchSize { get; init; } = 16;
     /// 8 epochs of 160 images = 80 steps, fit around the mean target (ProbeOptions.AroundMean). lr 3e-3, not the
     /// reference's 1e-3: at 1e-3 the probes took only 2-10 % of the room above the mean-target floor (found-10,
-    /// main job), at 3e-3 5-29 %, with the arms' order unchanged.
+    /// main job), at 3e-3 up to 29 % (depth 11-29 %, seg 5-14 %, gen -1-11 %), with the arms' order unchanged.
     public ProbeOptions Probe { get; init; } = new() { Epochs = 8, LearningRate = 3e-3 };
 
     public static LayerProbingConfig Full => new();

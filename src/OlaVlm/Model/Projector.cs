@@ -5,8 +5,8 @@ using static TorchSharp.torch;
 namespace OlaVlm.Model;
 
 /// LLaVA-1.5's `mlp2x_gelu` multimodal projector: Linear(vision width → hidden) → GELU → Linear(hidden → LLM width).
-/// LLaVA's hidden is the LLM width (null here); `hidden` widens it (LlavaConfig.ProjectorHidden: the miniature's
-/// CLIP and LLM are equally wide, so LLaVA's rule would give it no expansion at all).
+/// LLaVA's hidden is the LLM width (null here); `hidden` widens it (LlavaConfig.ProjectorHidden: LLaVA-1.5 widens
+/// CLIP's 1,024 to 4,096, ×4, while its rule gives the miniature, CLIP 64 and LLM 128, only ×2).
 /// Built as a Sequential so parameters are named `0.weight` / `2.weight`, i.e. `mm_projector.0.weight`
 /// once mounted (index 1 is the parameter-free GELU), exactly as in LLaVA checkpoints.
 public sealed class Projector : nn.Module<Tensor, Tensor>
