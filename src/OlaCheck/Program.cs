@@ -12,6 +12,12 @@ using OlaVlm.Experiments;
 //        pre-trains the default profile's mini CLIP and mini LLM (with the reasoning phase and its text-oracle
 //        score) from scratch, deterministically, and copies them with SHA-256 into DIR (default data/foundation).
 //        environment/pretrain-foundations.sh runs this: the one command that reproduces the shipped foundations.
+//   dotnet run --project src/OlaCheck -c Release -- teachers [--ship DIR]
+//        trains the default profile's three mini teachers (depth, seg, gen) from scratch, deterministically, and copies
+//        them with SHA-256 into DIR (default data/teachers); environment/pretrain-teachers.sh runs this.
+//   dotnet run --project src/OlaCheck -c Release -- ptstep [N] [THREADS | pair]
+//        milliseconds per PT step of each arm (main-job recipe, random-init models) and where a step's time goes;
+//        pair: both arms at once, one thread each.
 //   dotnet run --project src/OlaCheck -c Release -- reasoning [steps=600] [onehop=600] [items=300] [form=objects|words]
 //        [hidden=] [inter=] [layers=] [heads=] [rope=] [batch=] [turns=] [lr=] [threads=]
 //        a reasoning-phase experiment: a fresh mini LLM trained on scene questions alone with these overrides of
@@ -31,7 +37,7 @@ using OlaVlm.Experiments;
 //        accuracy of the fact after a key vs other answer tokens; --nocache regenerates without the KV cache.
 if (args.Length == 0 || args[0] is "-h" or "--help")
 {
-    Console.WriteLine("usage: OlaCheck conv | bf16 [--threads N] | fingerprint DIR [--steps N] | foundations [--quick] [--ship DIR] [--reuse] [--llm-from DIR] | clip [key=value ...] | oracle [N] [BATCH] [--tf] [--nocache] | reasoning [key=value ...] | align [key=value ...] | scalar-race [SECONDS]");
+    Console.WriteLine("usage: OlaCheck conv | bf16 [--threads N] | fingerprint DIR [--steps N] | foundations [--quick] [--ship DIR] [--reuse] [--llm-from DIR] | teachers [--ship DIR] | ptstep [N] [THREADS|pair] | clip [key=value ...] | oracle [N] [BATCH] [--tf] [--nocache] | reasoning [key=value ...] | align [key=value ...] | scalar-race [SECONDS]");
     return args.Length == 0 ? 1 : 0;
 }
 Console.WriteLine(OneDnn.Apply());
@@ -268,6 +274,71 @@ switch (args[0])
                 int k = i * exp.Bench.Count / 4;
                 Console.WriteLine($"  {exp.Bench[k].Task} (answer {exp.Bench[k].Answer}): {arm.Answers[k]}");
             }
+        }
+        return 0;
+    }
+    case "teachers":
+    {
+        string dest = OlaVlm.Stages.WorldTeachers.ShippedDir;
+        for (int i = 1; i < args.Length; i++)
+            if (args[i] == "--ship" && i + 1 < args.Length) dest = Path.GetFullPath(args[++i]);
+            else { Console.Error.WriteLine($"OlaCheck teachers: unknown argument '{args[i]}' (expected --ship DIR)"); return 1; }
+        var world = OlaVlm.World.World.Build(new OlaVlm.World.WorldConfig(), log: Console.WriteLine);
+        var scratch = Paths.OutDir("teachers-pretrain", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss"));
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var train = new OlaVlm.Teachers.TeacherTrainConfig();
+        var stored = OlaVlm.Stages.WorldTeachers.LoadOrTrain(world, train, log: Console.WriteLine, shipped: "", dir: scratch);
+        var about = new System.Text.Json.Nodes.JsonObject
+        {
+            ["made by"] = "environment/pretrain-teachers.sh (OlaCheck teachers)",
+            ["world"] = OlaVlm.World.World.ConfigHash(world.Manifest.Config),
+            ["train"] = System.Text.Json.Nodes.JsonNode.Parse(JsonSerializer.Serialize(train)),
+            ["seconds"] = Math.Round(sw.Elapsed.TotalSeconds, 1),
+        };
+        OlaVlm.Teachers.TeacherStore.Ship(stored, dest, about);
+        foreach (var t in stored) Console.WriteLine($"{t.Teacher.Name}: {t.Score}");
+        Console.WriteLine($"teachers trained in {sw.Elapsed.TotalSeconds:F0} s, shipped to {dest}");
+        foreach (var t in stored) t.Teacher.Dispose();
+        return 0;
+    }
+    case "ptstep":
+    {
+        // Seconds per PT step of each arm (main-job recipe, random-init models at the default sizes, one fixed
+        // batch of the quick world), and where the OLA-VLM step's extra time goes: forward, heads, backward.
+        int n = args.Length > 1 ? int.Parse(args[1]) : 20;
+        if (args.Length > 2 && args[2] == "pair")
+        {
+            // Both arms at once, one thread each.
+            using var a = OlaVlm.Perf.PtStepWorkload.Create(false, ExperimentArms.FullMeasurement);
+            using var b = OlaVlm.Perf.PtStepWorkload.Create(true, ExperimentArms.FullMeasurement);
+            var times = new double[2];
+            var threads = new[] { a, b }.Select((w, k) => new Thread(() =>
+            {
+                TorchSharp.torch.set_num_threads(1);
+                for (int i = 0; i < 3; i++) w.Step();
+                var sw1 = System.Diagnostics.Stopwatch.StartNew();
+                for (int i = 0; i < n; i++) w.Step();
+                times[k] = sw1.Elapsed.TotalMilliseconds / n;
+            })).ToList();
+            var all = System.Diagnostics.Stopwatch.StartNew();
+            threads.ForEach(t => t.Start()); threads.ForEach(t => t.Join());
+            Console.WriteLine($"pair: baseline {times[0]:F1} ms/step, ola {times[1]:F1} ms/step, wall {all.Elapsed.TotalSeconds:F1} s");
+            return 0;
+        }
+        if (args.Length > 2) TorchSharp.torch.set_num_threads(int.Parse(args[2]));
+        Console.WriteLine($"threads: {TorchSharp.torch.get_num_threads()}");
+        var full = ExperimentArms.FullMeasurement;
+        foreach (var (ola, cfg) in new[] { (false, full), (true, full), (true, full with { Ola = full.Ola with { NumTaskTokens = 0 } }),
+                                           (true, full with { Ola = full.Ola with { UseContrastive = false } }) })
+        {
+            using var w = OlaVlm.Perf.PtStepWorkload.Create(ola, cfg);
+            for (int i = 0; i < 3; i++) w.Step();
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            for (int i = 0; i < n; i++) w.Step();
+            Console.WriteLine($"{w.Name}: {sw.Elapsed.TotalMilliseconds / n:F1} ms/step ({w.Description})");
+            var ph = Enumerable.Range(0, n).Select(_ => w.StepPhases()).ToList();
+            Console.WriteLine($"  phases (ms): images {ph.Average(p => p.Images):F1} (again inside forward), forward {ph.Average(p => p.Forward):F1}, " +
+                              $"backward {ph.Average(p => p.Backward):F1}, update {ph.Average(p => p.Update):F1}");
         }
         return 0;
     }

@@ -124,6 +124,26 @@ public sealed class PtStepWorkload : IPeerWorkload
         return new StepResult(lp.Loss.ToDouble(), norm);
     }
 
+    /// One step timed by phase (milliseconds): images (CLIP + projector), the whole forward with both losses,
+    /// backward, clipping + AdamW. For finding where a step's time goes (OlaCheck ptstep).
+    public (double Images, double Forward, double Backward, double Update) StepPhases()
+    {
+        using var scope = NewDisposeScope();
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        double Lap() { var ms = sw.Elapsed.TotalMilliseconds; sw.Restart(); return ms; }
+        _opt.zero_grad();
+        if (_batch.Pixels is not null) _model.Llava.EncodeImages(_batch.Pixels).sum().ToDouble();
+        double images = Lap();
+        var lp = Stage.Loss(_model, _batch, _targets, _emb);
+        lp.Loss.ToDouble();
+        double forward = Lap();
+        lp.Loss.backward();
+        double backward = Lap();
+        nn.utils.clip_grad_norm_(_groups.Trainable, _stage.MaxGradNorm > 0 ? _stage.MaxGradNorm : double.PositiveInfinity);
+        _opt.step();
+        return (images, forward, backward, Lap());
+    }
+
     public void Dispose()
     {
         _opt.Dispose();

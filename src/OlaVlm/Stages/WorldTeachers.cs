@@ -36,18 +36,29 @@ public static class WorldTeachers
 
     /// The three mini teachers trained on the world's PT scenes (scored on val), each cached by
     /// TeacherStore under <world>/teachers and reused while config, training knobs and data are unchanged.
-    /// trainLimit: use only the first scenes of pt (quick profile).
+    /// trainLimit: use only the first scenes of pt (quick profile). shipped: also look in that folder (default
+    /// data/teachers, ShippedDir; "" = never) for teachers trained with the same config, knobs and data before
+    /// training (TeacherStore.LoadOrTrain); dir: where trained teachers go (default <world>/teachers).
     public static IReadOnlyList<StoredTeacher> LoadOrTrain(WorldData world, TeacherTrainConfig train, int? trainLimit = null,
-                                                          Device? device = null, Action<string>? log = null)
+                                                          Device? device = null, Action<string>? log = null, string? shipped = null,
+                                                          string? dir = null)
     {
         // Decoded only if some teacher has to be trained; the key stands for the data (the world is a pure
         // function of its config), so reloading trained teachers reads no images.
         TeacherData? data = null, val = null;
-        string key = $"world {TheWorld.ConfigHash(world.Manifest.Config)} pt limit {trainLimit?.ToString() ?? "all"}";
-        var dir = Path.Combine(world.Root, "teachers");
+        string key = DataKey(world.Manifest.Config, trainLimit);
+        dir ??= Path.Combine(world.Root, "teachers");
+        shipped ??= ShippedDir;
         return Configs(world.Manifest.Config.ImageSize).Select(c => TeacherStore.LoadOrTrain(c.Kind, c, () => data ??= Data(world, "pt", trainLimit), key, dir,
-            train, () => val ??= Data(world, "val"), device, log)).ToList();
+            train, () => val ??= Data(world, "val"), device, log, shipped == "" ? null : shipped)).ToList();
     }
+
+    /// What a teacher's training data is keyed by: the world's config hash, the split and the limit.
+    public static string DataKey(WorldConfig config, int? trainLimit) => $"world {TheWorld.ConfigHash(config)} pt limit {trainLimit?.ToString() ?? "all"}";
+
+    /// The default profile's three teachers, trained once and shipped with the repository (environment/pretrain-teachers.sh),
+    /// as the foundations are: the main job then loads them instead of spending 1.5 minutes training them.
+    public static string ShippedDir => Path.Combine(Core.Paths.Data, "teachers");
 
     /// The three mini teachers' configs for world images of `imageSize` pixels (segmentation over the world's classes).
     public static TeacherConfig[] Configs(int imageSize) =>

@@ -4,8 +4,9 @@ using static TorchSharp.torch;
 
 namespace OlaVlm.Teachers;
 
-/// A teacher from the store, and whether it had to be trained now.
-public sealed record StoredTeacher(MiniTeacher Teacher, string WeightsPath, bool TrainedNow, TrainReport? Report, TeacherScore? Score);
+/// A teacher from the store, and whether it had to be trained now (Shipped: loaded from the repository's data/teachers).
+public sealed record StoredTeacher(MiniTeacher Teacher, string WeightsPath, bool TrainedNow, TrainReport? Report, TeacherScore? Score,
+                                   bool Shipped = false);
 
 /// Trains a mini teacher once and reuses it: `<dir>/<name>.safetensors` + `<name>.json` recording the
 /// config, the training knobs and the data's content hash. A checkpoint is reused only when all three match.
@@ -19,9 +20,12 @@ public static class TeacherStore
     /// As above with the data built only when training is needed; `dataKey` stands for its content (e.g. the
     /// world's hash, split and limit: the world is a pure function of its config). Reopening a notebook over a
     /// trained teacher then reads no images (issue 12: reloads in seconds).
+    /// shippedDir: a folder of teachers written by Ship (data/teachers); when `dir` holds no reusable checkpoint and
+    /// the shipped one was trained with the same config, knobs and data, and its files' SHA-256 verify, it is loaded
+    /// from there instead of training (the main job's teachers are trained once, like the foundations).
     public static StoredTeacher LoadOrTrain(TeacherKind kind, TeacherConfig config, Func<TeacherData> getData, string dataKey, string dir,
                                             TeacherTrainConfig? train = null, Func<TeacherData>? getVal = null, Device? device = null,
-                                            Action<string>? log = null)
+                                            Action<string>? log = null, string? shippedDir = null)
     {
         if (config.Kind != kind) throw new ArgumentException($"TeacherStore: kind {kind} but config is a {config.Kind} config ({config.GetType().Name})");
         train ??= new TeacherTrainConfig();
@@ -32,6 +36,17 @@ public static class TeacherStore
         {
             log?.Invoke($"{config.DisplayName}: reusing {path}");
             return new StoredTeacher(MiniTeacher.Load(path, device), path, false, null, null);
+        }
+        if (shippedDir is not null && Directory.Exists(shippedDir))
+        {
+            var shipped = Path.Combine(shippedDir, config.DisplayName + ".safetensors");
+            var shippedWhy = Mismatch(shipped, kind, config, trainJson, dataKey) ?? VerifyShipped(shippedDir, config.DisplayName);
+            if (shippedWhy is null)
+            {
+                log?.Invoke($"{config.DisplayName}: shipped {shipped} (config, training knobs, data and SHA-256 verified)");
+                return new StoredTeacher(MiniTeacher.Load(shipped, device), shipped, false, null, null, Shipped: true);
+            }
+            log?.Invoke($"{config.DisplayName}: not using shipped {shipped}: {shippedWhy}");
         }
         log?.Invoke($"{config.DisplayName}: training ({why})");
         var teacher = MiniTeacher.Create(config, device);
@@ -51,6 +66,52 @@ public static class TeacherStore
         teacher.Save(path, meta);
         log?.Invoke($"{config.DisplayName}: {report.Seconds:0.0}s, loss {report.FirstLoss:0.###} → {report.LastLoss:0.###}{(score is null ? "" : ", " + score)}");
         return new StoredTeacher(teacher, path, true, report, score);
+    }
+
+    public const string ManifestName = "teachers.json";
+
+    /// Copies trained teachers (weights + their JSON) into `dest`, replacing what is there, with a manifest
+    /// (teachers.json) listing every file's SHA-256. Returns `dest`.
+    public static string Ship(IEnumerable<StoredTeacher> teachers, string dest, JsonObject? about = null)
+    {
+        if (Directory.Exists(dest)) Directory.Delete(dest, recursive: true);
+        Directory.CreateDirectory(dest);
+        var hashes = new JsonObject();
+        foreach (var t in teachers)
+            foreach (var from in new[] { t.WeightsPath, MiniTeacher.ConfigPath(t.WeightsPath) })
+            {
+                var name = Path.GetFileName(from);
+                File.Copy(from, Path.Combine(dest, name));
+                hashes[name] = Sha256(Path.Combine(dest, name));
+            }
+        var meta = about?.DeepClone().AsObject() ?? new JsonObject();
+        meta["sha256"] = hashes;
+        File.WriteAllText(Path.Combine(dest, ManifestName), meta.ToJsonString(new() { WriteIndented = true }));
+        return dest;
+    }
+
+    /// Why the shipped teacher `name` in `dir` does not match the SHA-256 in the manifest, or null when it does.
+    static string? VerifyShipped(string dir, string name)
+    {
+        var manifest = Path.Combine(dir, ManifestName);
+        if (!File.Exists(manifest)) return $"{manifest} is missing";
+        JsonObject? hashes;
+        try { hashes = JsonNode.Parse(File.ReadAllText(manifest))?["sha256"] as JsonObject; }
+        catch (Exception e) { return $"unreadable {manifest}: {e.Message}"; }
+        if (hashes is null) return $"{manifest} lists no sha256";
+        foreach (var file in new[] { name + ".safetensors", name + ".json" })
+        {
+            var want = hashes[file]?.GetValue<string>();
+            if (want is null) return $"{manifest} lists no SHA-256 for {file}";
+            if (Sha256(Path.Combine(dir, file)) != want) return $"{Path.Combine(dir, file)}: SHA-256 differs from {ManifestName} (edited or corrupted)";
+        }
+        return null;
+    }
+
+    static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream)).ToLowerInvariant();
     }
 
     /// Why the checkpoint at `path` cannot be reused, or null when it can.

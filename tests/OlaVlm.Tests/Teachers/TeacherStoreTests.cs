@@ -63,4 +63,67 @@ public sealed class TeacherStoreTests : IDisposable
         foreach (var s in new[] { first, again, otherCfg }) s.Teacher.Dispose();
         Assert.Throws<ArgumentException>(() => TeacherStore.LoadOrTrain(TeacherKind.Seg, cfg, Data, dir, Quick, device: CPU));
     }
+
+    [Fact]
+    public void ShippedTeachersAreLoadedOnlyWhenTheyMatchAndTheirHashesVerify()
+    {
+        var cfg = SegTeacherConfig.Tiny;
+        string trainedDir = Path.Combine(dir, "trained"), shipped = Path.Combine(dir, "shipped");
+        var trained = TeacherStore.LoadOrTrain(TeacherKind.Seg, cfg, () => Data, "key-1", trainedDir, Quick, device: CPU);
+        TeacherStore.Ship([trained], shipped);
+        Assert.True(File.Exists(Path.Combine(shipped, TeacherStore.ManifestName)));
+
+        // An empty store with the shipped folder beside it: loaded from there, not trained.
+        var log = new List<string>();
+        var fromShip = TeacherStore.LoadOrTrain(TeacherKind.Seg, cfg, () => throw new InvalidOperationException("must not need data"), "key-1",
+                                                Path.Combine(dir, "empty1"), Quick, device: CPU, log: log.Add, shippedDir: shipped);
+        Assert.True(fromShip.Shipped);
+        Assert.False(fromShip.TrainedNow);
+        Assert.Equal(trained.Teacher.WeightsHash, fromShip.Teacher.WeightsHash);
+
+        // Trained for other data (the key stands for the world and split): trains instead, and says why.
+        log.Clear();
+        var otherKey = TeacherStore.LoadOrTrain(TeacherKind.Seg, cfg, () => Data, "key-2", Path.Combine(dir, "empty2"), Quick, device: CPU,
+                                                log: log.Add, shippedDir: shipped);
+        Assert.True(otherKey.TrainedNow);
+        Assert.Contains(log, l => l.Contains("not using shipped") && l.Contains("data changed"));
+
+        // A shipped file edited after shipping: its SHA-256 no longer verifies, so it is not used.
+        var json = Path.Combine(shipped, cfg.DisplayName + ".json");
+        File.AppendAllText(json, " ");
+        log.Clear();
+        var edited = TeacherStore.LoadOrTrain(TeacherKind.Seg, cfg, () => Data, "key-1", Path.Combine(dir, "empty3"), Quick, device: CPU,
+                                              log: log.Add, shippedDir: shipped);
+        Assert.True(edited.TrainedNow);
+        Assert.Contains(log, l => l.Contains("SHA-256 differs") && l.Contains(json));
+        foreach (var s in new[] { trained, fromShip, otherKey, edited }) s.Teacher.Dispose();
+    }
+
+    [Fact]
+    public void TheShippedTeachersMatchTheDefaultWorldAndVerify()
+    {
+        // data/teachers is what the main job loads instead of training: its manifest must name the default world
+        // and every file's SHA-256 must hold (environment/pretrain-teachers.sh rewrites it after a teacher change).
+        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(OlaVlm.Stages.WorldTeachers.ShippedDir, TeacherStore.ManifestName)))!;
+        Assert.Equal(OlaVlm.World.World.ConfigHash(new OlaVlm.World.WorldConfig()), manifest["world"]!.GetValue<string>());
+        var hashes = manifest["sha256"]!.AsObject();
+        Assert.Equal(6, hashes.Count);
+        foreach (var (file, want) in hashes)
+        {
+            var bytes = File.ReadAllBytes(Path.Combine(OlaVlm.Stages.WorldTeachers.ShippedDir, file));
+            Assert.True(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes)).ToLowerInvariant() == want!.GetValue<string>(),
+                        $"data/teachers/{file}: SHA-256 differs from teachers.json");
+        }
+        foreach (var cfg in OlaVlm.Stages.WorldTeachers.Configs(new OlaVlm.World.WorldConfig().ImageSize))
+        {
+            var path = Path.Combine(OlaVlm.Stages.WorldTeachers.ShippedDir, cfg.DisplayName + ".safetensors");
+            var json = JsonNode.Parse(File.ReadAllText(MiniTeacher.ConfigPath(path)))!;
+            Assert.Equal(cfg.ToJson(), TeacherConfig.FromJson(cfg.Kind, json["config"]!.ToJsonString()).ToJson());
+            // Trained on the default world's whole PT split with the default knobs: what Workspace.Open asks for.
+            Assert.Equal(OlaVlm.Stages.WorldTeachers.DataKey(new OlaVlm.World.WorldConfig(), null), json["dataHash"]!.GetValue<string>());
+            Assert.Equal(System.Text.Json.JsonSerializer.Serialize(new TeacherTrainConfig()), json["train"]!.ToJsonString());
+            using var t = MiniTeacher.Load(path, CPU);   // checks the recorded weights hash
+            Assert.Equal(json["weightsHash"]!.GetValue<string>(), t.WeightsHash);
+        }
+    }
 }
