@@ -49,6 +49,20 @@ public static class ExperimentArms
         Finetune = StageConfig.FullFinetune with { Steps = 80, OneHopSteps = 27 },
     };
 
+    /// The recipe with `share` of its IFT stage: steps and one-hop curriculum steps scaled alike (at least one step),
+    /// PT unchanged (and so reused from its cache). The IFT-share ablation of notebook 06: the miniature's IFT sees
+    /// 80 × 16 = 1,280 of 8,800 IFT records, under one epoch, so a share of the steps is a share of the IFT data
+    /// seen — what "25 % of the IFT data, one epoch" is in LLaVA's practice. (A share of the records at the same
+    /// steps, ExperimentConfig.IftDataFraction, changes nothing here: 25 % of the pool is still more than IFT reads.)
+    public static ExperimentConfig WithIftShare(ExperimentConfig cfg, double share)
+    {
+        if (!(share > 0 && share <= 1)) throw new ArgumentOutOfRangeException(nameof(share), share, "the IFT share must be in (0, 1]");
+        if (share == 1) return cfg;
+        int steps = Math.Max(1, (int)Math.Round(cfg.Finetune.Steps * share, MidpointRounding.AwayFromZero));
+        int oneHop = Math.Min(steps, (int)Math.Round(cfg.Finetune.OneHopSteps * share, MidpointRounding.AwayFromZero));
+        return cfg with { Finetune = cfg.Finetune with { Steps = steps, OneHopSteps = oneHop } };
+    }
+
     /// An arm's model as a model under test; task tokens (frozen after PT) are copied, detached.
     public static MllmUnderTest Wrap(OlaVlmModel model, ITokenizer tokenizer, ChatTemplate template, string name, int maxNewTokens = 6)
     {

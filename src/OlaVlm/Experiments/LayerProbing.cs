@@ -21,6 +21,10 @@ public sealed record LayerProbingConfig
     /// 1-based layers to probe; null = every layer (or MaxLayers of them, evenly spaced).
     public IReadOnlyList<int>? Layers { get; init; }
     public int? MaxLayers { get; init; }
+    /// Also probe "layer 0", the LLM's input (projected image tokens, task tokens, prompt embeddings), as the
+    /// reference the layers are read against: level curves that sit at layer 0's value say the decoder passes the
+    /// image's information through its residual stream, neither adding nor losing any (ProbeCurve.InputCosine).
+    public bool ProbeInput { get; init; } = true;
     public int TrainImages { get; init; } = 160;
     public int ValImages { get; init; } = 48;
     /// Images per forward pass when extracting hidden states.
@@ -35,6 +39,9 @@ public sealed record LayerProbingConfig
     {
         MaxLayers = 2, TrainImages = 24, ValImages = 12, Probe = new ProbeOptions { Epochs = 3, BatchSize = 12 },
     };
+
+    /// LayersOf, with 0 (the LLM's input) first when ProbeInput is set.
+    public IReadOnlyList<int> ProbedLayersOf(int numLayers) => ProbeInput ? [0, .. LayersOf(numLayers)] : LayersOf(numLayers);
 
     public IReadOnlyList<int> LayersOf(int numLayers)
     {
@@ -51,13 +58,18 @@ public sealed record LayerProbingConfig
     }
 }
 
-/// One teacher's probe cosine at each probed layer of one model.
+/// One teacher's probe cosine at each probed layer of one model. Layer 0, when probed, is the LLM's input
+/// (LayerProbingConfig.ProbeInput): a reference point, left out of the best layer and the mean over layers, which
+/// summarise the decoder's layers (as the paper's curves and the probe ↔ accuracy correlation do).
 public sealed record ProbeCurve(string Teacher, string TeacherHash, IReadOnlyList<int> Layers, IReadOnlyList<double> Cosines, double Seconds)
 {
     public int BestLayer => Layers[BestIndex];
     public double BestCosine => Cosines[BestIndex];
-    public double MeanCosine => Cosines.Average();
-    int BestIndex => Enumerable.Range(0, Cosines.Count).MaxBy(i => Cosines[i]);
+    public double MeanCosine => DecoderIndices.Average(i => Cosines[i]);
+    /// The probe cosine of the LLM's input (layer 0), or null when it was not probed.
+    public double? InputCosine => Layers.ToList().IndexOf(0) is var k && k >= 0 ? Cosines[k] : null;
+    IEnumerable<int> DecoderIndices => Enumerable.Range(0, Cosines.Count).Where(i => Layers[i] > 0) is var d && d.Any() ? d : Enumerable.Range(0, Cosines.Count);
+    int BestIndex => DecoderIndices.MaxBy(i => Cosines[i]);
 }
 
 /// A row of the per-layer table (for a DataFrame or a line chart).
@@ -94,7 +106,7 @@ public static class LayerProbing
             throw new ArgumentException($"LayerProbing.Run: config wants {config.TrainImages} train / {config.ValImages} val images, got {images.Train.shape[0]} / {images.Val.shape[0]}");
         device ??= Devices.Default;
         cacheDir ??= Paths.OutDir("probing");
-        var layers = config.LayersOf(model.NumLayers);
+        var layers = config.ProbedLayersOf(model.NumLayers);
         var curves = new ProbeCurve?[teachers.Count];
         var files = teachers.Select(t => CacheFile(cacheDir, model, t, images, config)).ToList();
         for (int i = 0; i < teachers.Count; i++)
@@ -162,12 +174,12 @@ public static class LayerProbing
     /// The cache file of one model × teacher under this config and these images.
     public static string CacheFile(string dir, IHiddenStateSource model, ITeacher teacher, ProbeImages images, LayerProbingConfig config)
     {
-        var key = $"{Version}|{model.Hash}|{teacher.WeightsHash}|{images.Hash}|{JsonSerializer.Serialize(config)}|layers={string.Join(",", config.LayersOf(model.NumLayers))}";
+        var key = $"{Version}|{model.Hash}|{teacher.WeightsHash}|{images.Hash}|{JsonSerializer.Serialize(config)}|layers={string.Join(",", config.ProbedLayersOf(model.NumLayers))}";
         var h = Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))[..16].ToLowerInvariant();
         return Path.Combine(dir, $"{Safe(teacher.Name)}-{h}.json");
     }
 
-    /// Hidden states of the chosen layers for all images: per layer [N, T, D] on the CPU, and the mask.
+    /// Hidden states of the chosen layers (0 = the LLM's input) for all images: per layer [N, T, D] on the CPU, and the mask.
     static (List<Tensor> Hidden, Tensor? Mask) Extract(IHiddenStateSource model, Tensor pixels, IReadOnlyList<int> layers, LayerProbingConfig config)
     {
         var perLayer = layers.Select(_ => new List<Tensor>()).ToList();
@@ -182,7 +194,10 @@ public static class LayerProbing
                 using var states = model.HiddenStates(batch, config.Prompt);
                 if (states.Layers.Count != model.NumLayers)
                     throw new InvalidOperationException($"{model.Name}: HiddenStates returned {states.Layers.Count} layers, expected {model.NumLayers}");
-                for (int l = 0; l < layers.Count; l++) perLayer[l].Add(states.Layers[layers[l] - 1].to(float32).cpu().clone());
+                if (layers.Contains(0) && states.Input is null)
+                    throw new InvalidOperationException($"{model.Name}: HiddenStates gives no LLM input (layer 0); set LayerProbingConfig.ProbeInput = false to probe its layers alone");
+                for (int l = 0; l < layers.Count; l++)
+                    perLayer[l].Add((layers[l] == 0 ? states.Input! : states.Layers[layers[l] - 1]).to(float32).cpu().clone());
                 var m = states.Mask?.cpu().to(ScalarType.Bool).clone() ?? ones(batch.shape[0], states.Layers[0].shape[1], dtype: ScalarType.Bool);
                 anyMask |= states.Mask is not null;
                 masks.Add(m);

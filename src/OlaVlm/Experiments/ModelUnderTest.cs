@@ -9,10 +9,11 @@ namespace OlaVlm.Experiments;
 
 /// Every LLM layer's hidden states for one batch of prompts. Layers[i] is layer i+1 (1-based, as the
 /// paper numbers layers): [B, T, hidden] on the CPU. Mask [B, T] bool (true = real token) or null when
-/// no row is padded.
-public sealed record LayerStates(IReadOnlyList<Tensor> Layers, Tensor? Mask) : IDisposable
+/// no row is padded. Input: what enters layer 1 (projected image tokens, task tokens, prompt embeddings),
+/// "layer 0", or null when the source does not give it.
+public sealed record LayerStates(IReadOnlyList<Tensor> Layers, Tensor? Mask, Tensor? Input = null) : IDisposable
 {
-    public void Dispose() { foreach (var t in Layers) t.Dispose(); Mask?.Dispose(); }
+    public void Dispose() { foreach (var t in Layers) t.Dispose(); Mask?.Dispose(); Input?.Dispose(); }
 }
 
 /// What probing needs from a frozen MLLM: the hidden states of every layer for images under one prompt.
@@ -86,7 +87,7 @@ public sealed class MllmUnderTest : IHiddenStateSource, IBenchAnswerer
         var layers = Enumerable.Range(1, NumLayers).Select(i => hs[i].to(float32).cpu().MoveToOuterDisposeScope()).ToList();
         var mask = fw.Batch.AttentionMask.eq(1);
         bool padded = !mask.all().item<bool>();
-        return new LayerStates(layers, padded ? mask.cpu().MoveToOuterDisposeScope() : null);
+        return new LayerStates(layers, padded ? mask.cpu().MoveToOuterDisposeScope() : null, hs[0].to(float32).cpu().MoveToOuterDisposeScope());
     }
 
     public IReadOnlyList<string> Answer(IReadOnlyList<string> prompts, Tensor? pixels)

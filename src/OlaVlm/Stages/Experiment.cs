@@ -78,8 +78,9 @@ public sealed record ExperimentConfig
     public int BenchLimit { get; init; } = 0;
     /// Reasoned answers ("red c1 r5 x5 d9, blue c6 r4 x12 d9, so blue sphere (B)") run to ~30 tokens.
     public int MaxNewTokens { get; init; } = 48;
-    /// Share of the IFT data (both pools) used: the IFT-data fraction ablation (notebook 06). Steps stay the
-    /// same, so a smaller share is seen more often. Left out of the JSON at 1, keeping cache keys.
+    /// Share of the IFT records (both pools) used, steps unchanged, so a smaller share is seen more often. Left out
+    /// of the JSON at 1, keeping cache keys. Not notebook 06's IFT-share ablation: the miniature's IFT reads fewer
+    /// records than even 25 % of the pool holds, so there it scales the steps (ExperimentArms.WithIftShare).
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public double IftDataFraction { get; init; } = 1.0;
     public int EvalBatchSize { get; init; } = 32;

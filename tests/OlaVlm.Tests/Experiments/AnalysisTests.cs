@@ -115,4 +115,34 @@ public class AnalysisTests : IDisposable
         var empty = ResultsReport.Markdown(new ResultsData());
         Assert.Equal(5, empty.Split("Not measured.").Length - 1);   // ladder, benchmark, probes, correlations, ablations
     }
+
+    [Fact]
+    public void IftShareScalesTheStageAndItsCurriculumAndLeavesPtAlone()
+    {
+        var full = ExperimentArms.FullMeasurement;                       // IFT 80 steps, 27 of them one-hop
+        var quarter = ExperimentArms.WithIftShare(full, 0.25);
+        Assert.Equal((20, 7), (quarter.Finetune.Steps, quarter.Finetune.OneHopSteps));
+        var half = ExperimentArms.WithIftShare(full, 0.5);
+        Assert.Equal((40, 14), (half.Finetune.Steps, half.Finetune.OneHopSteps));   // 13.5 rounds up
+        Assert.Equal(full.Pretrain, quarter.Pretrain);                   // PT (and its cache) shared by every share
+        Assert.Equal(full.Finetune with { Steps = 20, OneHopSteps = 7 }, quarter.Finetune);
+        Assert.Same(full, ExperimentArms.WithIftShare(full, 1.0));
+        var tiny = ExperimentArms.WithIftShare(full with { Finetune = full.Finetune with { Steps = 2, OneHopSteps = 2 } }, 0.1);
+        Assert.Equal((1, 0), (tiny.Finetune.Steps, tiny.Finetune.OneHopSteps));   // at least one step
+        Assert.Throws<ArgumentOutOfRangeException>(() => ExperimentArms.WithIftShare(full, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ExperimentArms.WithIftShare(full, 1.5));
+    }
+
+    [Fact]
+    public void TheMainJobSweepIsTheReferencePairAndOneVariant()
+    {
+        var b = OlaConfig.Miniature;
+        var v = Ablations.Quick(b);
+        Assert.Equal(["reference: LLaVA-1.5", "reference: OLA-VLM", "task tokens: 0"], v.Select(x => x.Label));
+        Assert.Equal(0, v[2].Config!.NumTaskTokens);
+        Assert.Equal(b with { NumTaskTokens = 0 }, v[2].Config);
+        Assert.Same(b, v[1].Config);
+        // What the main job leaves out stays one call away: the paper's sweep holds "contrastive off".
+        Assert.Contains(Ablations.Standard(OlaConfig.Miniature), x => x.Group == "contrastive" && x.Config is { UseContrastive: false });
+    }
 }

@@ -64,7 +64,7 @@ sealed class TargetCarryingModel(ITeacher teacher) : IHiddenStateSource
         var carrying = cat([cat([target, pos], 2), randn(n, 1, 10) * 10], 1);  // [n, 5, 10]
         var noise = randn(n, 5, 10);
         var mask = cat([ones(n, 4, dtype: ScalarType.Bool), zeros(n, 1, dtype: ScalarType.Bool)], 1);
-        return new LayerStates([noise, carrying], mask);
+        return new LayerStates([noise, carrying], mask, Input: noise.clone());   // layer 0 holds no more than layer 1
     }
 }
 

@@ -33,16 +33,20 @@ public class LayerProbingTests : IDisposable
         };
         var r = LayerProbing.Run(model, [teacher], images, config, CPU, dir);
         var curve = r.Curve("patch");
-        Assert.Equal([1, 2], curve.Layers);
-        Assert.True(curve.Cosines[1] > 0.95, $"carrying layer cosine {curve.Cosines[1]:F3}");
-        Assert.True(curve.Cosines[0] < 0.5, $"noise layer cosine {curve.Cosines[0]:F3}");
+        Assert.Equal([0, 1, 2], curve.Layers);                          // layer 0: the LLM's input (ProbeInput)
+        Assert.True(curve.Cosines[2] > 0.95, $"carrying layer cosine {curve.Cosines[2]:F3}");
+        Assert.True(curve.Cosines[1] < 0.5, $"noise layer cosine {curve.Cosines[1]:F3}");
+        Assert.True(curve.InputCosine < 0.5, $"input (noise) cosine {curve.InputCosine:F3}");
+        Assert.Equal(curve.Cosines[0], curve.InputCosine);
         Assert.Equal(2, curve.BestLayer);
+        Assert.Equal((curve.Cosines[1] + curve.Cosines[2]) / 2, curve.MeanCosine, 12);   // the decoder's layers only
         Assert.Equal(3, model.Calls);                                   // 2 train + 1 val batches
 
         var again = LayerProbing.Run(model, [teacher], images, config, CPU, dir);
         Assert.Equal(3, model.Calls);                                   // nothing recomputed
         Assert.Equal(curve.Cosines, again.Curve("patch").Cosines);
-        Assert.Equal([new LayerCosine("carrier", "patch", 1, curve.Cosines[0]), new LayerCosine("carrier", "patch", 2, curve.Cosines[1])], again.Records());
+        Assert.Equal([new LayerCosine("carrier", "patch", 0, curve.Cosines[0]), new LayerCosine("carrier", "patch", 1, curve.Cosines[1]),
+                      new LayerCosine("carrier", "patch", 2, curve.Cosines[2])], again.Records());
 
         // A different config (or teacher) is a different cache entry.
         using var other = new PatchTeacher(seed: 4);
@@ -126,6 +130,8 @@ public class LayerProbingTests : IDisposable
         {
             Assert.Equal(3, s.Layers.Count);
             Assert.All(s.Layers, l => Assert.Equal(new long[] { 2, promptLen - 1 + 16, 32 }, l.shape));
+            Assert.Equal(new long[] { 2, promptLen - 1 + 16, 32 }, s.Input!.shape);   // layer 0: what enters layer 1
+            Assert.False(s.Input.allclose(s.Layers[0]));
             Assert.Null(s.Mask);
         }
         var (withTokens, _) = TinyMllm(randn(4, 32));
@@ -151,8 +157,38 @@ public class LayerProbingTests : IDisposable
         // The patch teacher reads 8×8 images: the teachers get their own copy of the images at their size.
         using var images = new ProbeImages(tr, va, nn.functional.avg_pool2d(tr, 2), nn.functional.avg_pool2d(va, 2));
         var r = LayerProbing.Run(m, [teacher], images, LayerProbingConfig.Quick with { MaxLayers = 3, TrainImages = 8, ValImages = 4, Probe = new ProbeOptions { Epochs = 1, BatchSize = 4 } }, CPU, dir);
-        Assert.Equal([1, 2, 3], r.Curves[0].Layers);
+        Assert.Equal([0, 1, 2, 3], r.Curves[0].Layers);
         Assert.All(r.Curves[0].Cosines, c => Assert.InRange(c, -1.0, 1.0));
         Assert.Equal(m.Hash, r.ModelHash);
+    }
+
+    [Fact]
+    public void ProbingTheInputNeedsASourceThatGivesItOrSaysSo()
+    {
+        using var teacher = new PatchTeacher();
+        var model = new InputlessModel(new TargetCarryingModel(teacher));
+        using var images = Images(8, 4);
+        var config = new LayerProbingConfig { TrainImages = 8, ValImages = 4, Probe = new ProbeOptions { Epochs = 1, BatchSize = 4 } };
+        var e = Assert.Throws<InvalidOperationException>(() => LayerProbing.Run(model, [teacher], images, config, CPU, dir));
+        Assert.Contains("layer 0", e.Message);
+        Assert.Contains("ProbeInput", e.Message);
+        var r = LayerProbing.Run(model, [teacher], images, config with { ProbeInput = false }, CPU, dir);
+        Assert.Equal([1, 2], r.Curve("patch").Layers);
+        Assert.Null(r.Curve("patch").InputCosine);
+    }
+
+    /// A source that gives its layers but not the LLM's input.
+    sealed class InputlessModel(IHiddenStateSource inner) : IHiddenStateSource
+    {
+        public string Name => "inputless";
+        public string Hash => "inputless-v1";
+        public int NumLayers => inner.NumLayers;
+        public int ImageSize => inner.ImageSize;
+        public LayerStates HiddenStates(Tensor pixels, string prompt)
+        {
+            var s = inner.HiddenStates(pixels, prompt);
+            s.Input?.Dispose();
+            return s with { Input = null };
+        }
     }
 }

@@ -39,7 +39,7 @@ public class MeasurementsTests : IDisposable
             if (overall.Distinct().Count() > 1) Assert.Equal(Stats.TInterval(overall).HalfWidth, row.HalfWidth, 12);
         }
         Assert.Equal(6, r.Probes.Count);
-        Assert.All(r.Probes, p => Assert.Equal([1, 3], p.Probing.Curve("patch").Layers));
+        Assert.All(r.Probes, p => Assert.Equal([0, 1, 3], p.Probing.Curve("patch").Layers));
         var corr = Assert.Single(r.Correlations);
         Assert.Equal(6, corr.Points.Count);
         Assert.Equal(r.Runs.Where(x => !x.Model.EndsWith("(blind)")).Select(x => x.Score.Overall), corr.Points.Select(p => p.Accuracy));
