@@ -55,8 +55,8 @@ public sealed class Workspace : IDisposable
         var parts = FoundationParts.From(mini, device);
         var stored = Timed("teachers (depth, seg, gen)", () => WorldTeachers.LoadOrTrain(world, quick ? new TeacherTrainConfig { Steps = 60 } : new TeacherTrainConfig(),
                                                                                       trainLimit: quick ? 120 : null, device: device, log: log),
-                           s => s.Any(t => t.TrainedNow) ? "trained now" : s.All(t => t.Shipped) ? "shipped: " + WorldTeachers.ShippedDir
-                                : "loaded: " + Path.GetDirectoryName(s[0].WeightsPath));
+                           s => s.Any(t => t.TrainedNow) ? "trained now"
+                                : (s.All(t => t.Shipped) ? "shipped: " : "loaded: ") + string.Join(", ", s.Select(t => Path.GetDirectoryName(t.WeightsPath)).Distinct()));
         var teachers = stored.Select(s => (ITeacher)s.Teacher).ToList();
         var ptSet = Timed("PT conversations", () => LlavaDataset.Load(world.PtJson), d => $"{d.Records.Count} records");
         var targets = Timed("teacher targets (PT images)", () => WorldTeachers.Cached(teachers, ptSet, () => ImageBank.Load(ptSet), "pt", log: log),

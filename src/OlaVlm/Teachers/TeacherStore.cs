@@ -70,10 +70,12 @@ public static class TeacherStore
 
     public const string ManifestName = "teachers.json";
 
-    /// Copies trained teachers (weights + their JSON) into `dest`, replacing what is there, with a manifest
-    /// (teachers.json) listing every file's SHA-256. Returns `dest`.
+    /// Copies trained teachers (weights + their JSON) into `dest`, replacing an earlier shipment there, with a manifest
+    /// (teachers.json) listing every file's SHA-256. Returns `dest`. A non-empty `dest` without a manifest is refused.
     public static string Ship(IEnumerable<StoredTeacher> teachers, string dest, JsonObject? about = null)
     {
+        if (Directory.Exists(dest) && Directory.EnumerateFileSystemEntries(dest).Any() && !File.Exists(Path.Combine(dest, ManifestName)))
+            throw new IOException($"TeacherStore.Ship: {dest} is not empty and holds no {ManifestName}: not a teacher shipment, left as it is");
         if (Directory.Exists(dest)) Directory.Delete(dest, recursive: true);
         Directory.CreateDirectory(dest);
         var hashes = new JsonObject();

@@ -72,6 +72,11 @@ public sealed class TeacherStoreTests : IDisposable
         var trained = TeacherStore.LoadOrTrain(TeacherKind.Seg, cfg, () => Data, "key-1", trainedDir, Quick, device: CPU);
         TeacherStore.Ship([trained], shipped);
         Assert.True(File.Exists(Path.Combine(shipped, TeacherStore.ManifestName)));
+        TeacherStore.Ship([trained], shipped);                           // an earlier shipment is replaced
+        var stranger = Directory.CreateDirectory(Path.Combine(dir, "not-teachers")).FullName;
+        File.WriteAllText(Path.Combine(stranger, "notes.txt"), "keep me");
+        Assert.Throws<IOException>(() => TeacherStore.Ship([trained], stranger));
+        Assert.True(File.Exists(Path.Combine(stranger, "notes.txt")));
 
         // An empty store with the shipped folder beside it: loaded from there, not trained.
         var log = new List<string>();
