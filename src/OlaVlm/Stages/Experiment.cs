@@ -195,7 +195,7 @@ public static class Experiment
                 var model = NewModel(init);
                 var modelFile = Path.Combine(armDir, "model.safetensors");
                 var answersFile = Path.Combine(armDir, "answers.json");
-                // PT is keyed on its own (PretrainHash): variants that differ after PT (the IFT-data fraction, IFT
+                // PT is keyed on its own (PretrainHash): variants that differ after PT (the IFT share, the IFT-data fraction, IFT
                 // steps) start from one pre-trained model per arm and seed instead of each training PT again.
                 var ptCfg = cfg.Pretrain with { Kind = StageKind.Pretrain, Seed = seed };
                 var ptDir = Core.Paths.OutDir("experiments", "pt-" + PretrainHash(world, f, targets, ptCfg, ola, cfg.ProjectorHidden), name);

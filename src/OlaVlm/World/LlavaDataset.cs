@@ -60,7 +60,7 @@ public sealed class LlavaDataset
     }
 
     /// The first ⌈fraction · N⌉ records (the world writes them in random order, so a prefix is a random
-    /// subset): the IFT-data fraction ablation. fraction must be in (0, 1].
+    /// subset): ExperimentConfig.IftDataFraction. fraction must be in (0, 1].
     public LlavaDataset Fraction(double fraction)
     {
         if (!(fraction > 0 && fraction <= 1)) throw new ArgumentOutOfRangeException(nameof(fraction), $"{File}: data fraction {fraction} is not in (0, 1]");
