@@ -84,11 +84,7 @@ public static class DeterminismFingerprint
     /// Round-trip text: equal strings ⇔ equal bits (NaN included, unlike a JSON number).
     static string R(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 
-    static string Sha256(string file)
-    {
-        using var s = File.OpenRead(file);
-        return Convert.ToHexString(SHA256.HashData(s)).ToLowerInvariant();
-    }
+    static string Sha256(string path) => Core.FileHash.Sha256(path);
 
     static string Sha256Text(string text) => Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text))).ToLowerInvariant();
 }

@@ -228,11 +228,7 @@ public static class FoundationModels
         return null;
     }
 
-    static string Sha256(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream)).ToLowerInvariant();
-    }
+    static string Sha256(string path) => Core.FileHash.Sha256(path);
 
     /// Why the folder cannot be reused, or null when it can.
     static string? Mismatch(string dir, FoundationConfig config, string worldHash)

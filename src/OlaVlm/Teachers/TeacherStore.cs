@@ -110,11 +110,7 @@ public static class TeacherStore
         return null;
     }
 
-    static string Sha256(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream)).ToLowerInvariant();
-    }
+    static string Sha256(string path) => Core.FileHash.Sha256(path);
 
     /// Why the checkpoint at `path` cannot be reused, or null when it can.
     static string? Mismatch(string path, TeacherKind kind, TeacherConfig config, string trainJson, string dataHash)
