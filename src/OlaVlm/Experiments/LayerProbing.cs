@@ -67,8 +67,8 @@ public sealed record ProbeCurve(string Teacher, string TeacherHash, IReadOnlyLis
     public double BestCosine => Cosines[BestIndex];
     public double MeanCosine => DecoderIndices.Average(i => Cosines[i]);
     /// The probe cosine of the LLM's input (layer 0), or null when it was not probed.
-    public double? InputCosine => Layers.ToList().IndexOf(0) is var k && k >= 0 ? Cosines[k] : null;
-    IEnumerable<int> DecoderIndices => Enumerable.Range(0, Cosines.Count).Where(i => Layers[i] > 0) is var d && d.Any() ? d : Enumerable.Range(0, Cosines.Count);
+    public double? InputCosine => Layers.Zip(Cosines).Where(lc => lc.First == 0).Select(lc => (double?)lc.Second).FirstOrDefault();
+    IEnumerable<int> DecoderIndices => Enumerable.Range(0, Cosines.Count).Where(i => Layers[i] > 0);
     int BestIndex => DecoderIndices.MaxBy(i => Cosines[i]);
 }
 

@@ -215,18 +215,7 @@ public static class FoundationModels
     }
 
     /// Why a shipped folder's files do not match the SHA-256 its foundation.json lists, or null when they all do.
-    public static string? VerifyHashes(string dir)
-    {
-        var meta = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "foundation.json")));
-        if (meta?["sha256"] is not JsonObject hashes) return $"{dir}/foundation.json lists no sha256";
-        foreach (var (f, want) in hashes)
-        {
-            var path = Path.Combine(dir, f);
-            if (!File.Exists(path)) return $"{path} is missing";
-            if (Sha256(path) != want?.GetValue<string>()) return $"{path}: SHA-256 differs from foundation.json (edited or corrupted)";
-        }
-        return null;
-    }
+    public static string? VerifyHashes(string dir) => Core.FileHash.VerifyManifest(dir, "foundation.json");
 
     static string Sha256(string path) => Core.FileHash.Sha256(path);
 

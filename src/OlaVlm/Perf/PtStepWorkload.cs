@@ -113,35 +113,35 @@ public sealed class PtStepWorkload : IPeerWorkload
         PeerExport.Write(dir, PeerExport.Parameters(_model), tensors, spec);
     }
 
-    public StepResult Step()
+    public StepResult Step() => Run(null);
+
+    /// One step timed by phase (milliseconds): images (CLIP + projector, computed once more on their own),
+    /// the whole forward with both losses, backward, clipping + AdamW. For OlaCheck ptstep.
+    public (double Images, double Forward, double Backward, double Update) StepPhases()
     {
-        using var scope = NewDisposeScope();
-        _opt.zero_grad();
-        var lp = Stage.Loss(_model, _batch, _targets, _emb);
-        lp.Loss.backward();
-        double norm = nn.utils.clip_grad_norm_(_groups.Trainable, _stage.MaxGradNorm > 0 ? _stage.MaxGradNorm : double.PositiveInfinity);
-        _opt.step();
-        return new StepResult(lp.Loss.ToDouble(), norm);
+        var laps = new List<double>();
+        Run(laps);
+        return (laps[0], laps[1], laps[2], laps[3]);
     }
 
-    /// One step timed by phase (milliseconds): images (CLIP + projector), the whole forward with both losses,
-    /// backward, clipping + AdamW. For finding where a step's time goes (OlaCheck ptstep).
-    public (double Images, double Forward, double Backward, double Update) StepPhases()
+    /// The step; `laps` (when given) receives the milliseconds of each phase of StepPhases.
+    StepResult Run(List<double>? laps)
     {
         using var scope = NewDisposeScope();
         var sw = System.Diagnostics.Stopwatch.StartNew();
-        double Lap() { var ms = sw.Elapsed.TotalMilliseconds; sw.Restart(); return ms; }
+        void Lap() { if (laps is null) return; laps.Add(sw.Elapsed.TotalMilliseconds); sw.Restart(); }
         _opt.zero_grad();
-        if (_batch.Pixels is not null) _model.Llava.EncodeImages(_batch.Pixels).sum().ToDouble();
-        double images = Lap();
+        if (laps is not null && _batch.Pixels is not null) _model.Llava.EncodeImages(_batch.Pixels).sum().ToDouble();
+        Lap();
         var lp = Stage.Loss(_model, _batch, _targets, _emb);
-        lp.Loss.ToDouble();
-        double forward = Lap();
+        double loss = lp.Loss.ToDouble();
+        Lap();
         lp.Loss.backward();
-        double backward = Lap();
-        nn.utils.clip_grad_norm_(_groups.Trainable, _stage.MaxGradNorm > 0 ? _stage.MaxGradNorm : double.PositiveInfinity);
+        Lap();
+        double norm = nn.utils.clip_grad_norm_(_groups.Trainable, _stage.MaxGradNorm > 0 ? _stage.MaxGradNorm : double.PositiveInfinity);
         _opt.step();
-        return (images, forward, backward, Lap());
+        Lap();
+        return new StepResult(loss, norm);
     }
 
     public void Dispose()

@@ -93,22 +93,8 @@ public static class TeacherStore
     }
 
     /// Why the shipped teacher `name` in `dir` does not match the SHA-256 in the manifest, or null when it does.
-    static string? VerifyShipped(string dir, string name)
-    {
-        var manifest = Path.Combine(dir, ManifestName);
-        if (!File.Exists(manifest)) return $"{manifest} is missing";
-        JsonObject? hashes;
-        try { hashes = JsonNode.Parse(File.ReadAllText(manifest))?["sha256"] as JsonObject; }
-        catch (Exception e) { return $"unreadable {manifest}: {e.Message}"; }
-        if (hashes is null) return $"{manifest} lists no sha256";
-        foreach (var file in new[] { name + ".safetensors", name + ".json" })
-        {
-            var want = hashes[file]?.GetValue<string>();
-            if (want is null) return $"{manifest} lists no SHA-256 for {file}";
-            if (Sha256(Path.Combine(dir, file)) != want) return $"{Path.Combine(dir, file)}: SHA-256 differs from {ManifestName} (edited or corrupted)";
-        }
-        return null;
-    }
+    static string? VerifyShipped(string dir, string name) =>
+        Core.FileHash.VerifyManifest(dir, ManifestName, [name + ".safetensors", name + ".json"]);
 
     static string Sha256(string path) => Core.FileHash.Sha256(path);
 
