@@ -20,7 +20,7 @@ public class ScalarLifetimeTests
     public void ScalarOperationsBesideAnAllocatingThreadNeverSeeAFreedScalar()
     {
         Skip.IfNot(OperatingSystem.IsLinux(), "the build patches TorchSharp's native library on Linux only");
-        var race = ScalarLifetime.Race(TimeSpan.FromSeconds(6));
+        var race = ScalarRace.Run(TimeSpan.FromSeconds(6));
         Assert.True(race.Errors == 0 && race.Wrong == 0, race.ToString());
         Assert.True(race.Ops > 10_000, $"only {race.Ops} operations ran");
     }

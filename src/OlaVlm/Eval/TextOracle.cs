@@ -1,3 +1,4 @@
+using OlaVlm.Data;
 using OlaVlm.Model;
 using OlaVlm.Text;
 using OlaVlm.World;
@@ -48,7 +49,7 @@ public static class TextOracle
                     rendered[i].CopyTo(ids, i * t + pad);
                     Array.Fill(mask, 1L, i * t + pad, rendered[i].Length);
                 }
-                var embeds = Foundation.ObjectTokens.Embed(lm, tok, tensor(ids, [b, t], device: device), chunk.Select(p => p.Objects).ToList());
+                var embeds = ObjectTokens.Embed(lm, tok, tensor(ids, [b, t], device: device), chunk.Select(p => p.Objects).ToList());
                 var output = Generation.Generate(lm, null, embeds, tensor(mask, [b, t], device: device), opts);
                 replies.AddRange(output.Select(o => tok.Decode(o)));
             }
@@ -70,7 +71,7 @@ public static class TextOracle
     /// by induction from its first fact). High "other", low "after a key" is the signature of an LLM that has
     /// learned to copy an entry but not to find it.
     public static (double AfterKey, long AfterKeyTokens, double Other, long OtherTokens) TeacherForced(
-        LlamaForCausalLM lm, ITokenizer tok, ChatTemplate template, Foundation.SceneQaData data, int batches = 8, int batchSize = 16, Device? device = null, Curriculum? curriculum = null)
+        LlamaForCausalLM lm, ITokenizer tok, ChatTemplate template, SceneQaData data, int batches = 8, int batchSize = 16, Device? device = null, Curriculum? curriculum = null)
     {
         device ??= lm.parameters().First().device;
         bool wasTraining = lm.training;

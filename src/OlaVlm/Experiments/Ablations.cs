@@ -3,7 +3,6 @@ using System.Text.Json;
 using OlaVlm.Core;
 using OlaVlm.Eval;
 using OlaVlm.Ola;
-using Plotly.NET;
 
 namespace OlaVlm.Experiments;
 
@@ -32,15 +31,6 @@ public sealed record AblationRow(string Group, string Variant, string Metric, do
 public sealed record AblationSweepResult(IReadOnlyList<AblationResult> Runs, IReadOnlyList<AblationRow> Table, int Reused, int Computed)
 {
     public IEnumerable<AblationRow> Rows(string metric) => Table.Where(r => r.Metric == metric);
-
-    /// Bars per variant (labelled "group: variant") for one metric, error bars = t-interval half-widths.
-    public GenericChart Chart(string metric = "Overall", string title = "Ablations")
-    {
-        var rows = Rows(metric).ToList();
-        if (rows.Count == 0) throw new ArgumentException($"AblationSweepResult.Chart: no rows for metric '{metric}'");
-        return ResultCharts.BarsWithErrors($"{title} ({metric})", rows.Select(r => $"{r.Group}: {r.Variant}").ToList(),
-            rows.Select(r => r.Mean).ToList(), rows.Select(r => r.HalfWidth).ToList(), $"{metric} accuracy");
-    }
 }
 
 /// The paper's ablations as a sweep: each variant × seed is trained and evaluated by a delegate (the

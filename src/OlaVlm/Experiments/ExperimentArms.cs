@@ -1,3 +1,4 @@
+using OlaVlm.Ola;
 using OlaVlm.Model;
 using OlaVlm.Stages;
 using OlaVlm.Text;

@@ -6,7 +6,6 @@ using OlaVlm.Stages;
 using OlaVlm.Teachers;
 using OlaVlm.World;
 using static TorchSharp.torch;
-using TheWorld = OlaVlm.World.World;
 
 namespace OlaVlm.Experiments;
 
@@ -32,9 +31,9 @@ public sealed class Workspace : IDisposable
     public required ExperimentConfig Experiment { get; init; }
     public required IReadOnlyList<IngredientTime> LoadTimes { get; init; }
 
-    /// The settings of the current profile (Notebook.Profile: quick in CI and the tests, full otherwise).
+    /// The settings of the current profile (Core.Profile: quick in CI and the tests, full otherwise).
     public static Workspace Open(Device? device = null, Action<string>? log = null) =>
-        Open(Notebook.Profile.IsQuick, device, log);
+        Open(Core.Profile.IsQuick, device, log);
 
     public static Workspace Open(bool quick, Device? device = null, Action<string>? log = null)
     {
@@ -49,7 +48,7 @@ public sealed class Workspace : IDisposable
             return value;
         }
         var worldConfig = quick ? WorldConfig.Quick : new WorldConfig();
-        var world = Timed("world", () => TheWorld.Build(worldConfig, log: log), w => w.Root);
+        var world = Timed("world", () => MiniWorld.Build(worldConfig, log: log), w => w.Root);
         var mini = Timed("foundation (mini CLIP + LLM)", () => FoundationModels.LoadOrTrain(world, quick ? FoundationConfig.Quick : new FoundationConfig(), device, log),
                          m => (m.TrainedNow ? "trained now: " : "loaded: ") + m.Dir);
         var parts = FoundationParts.From(mini, device);
@@ -72,6 +71,14 @@ public sealed class Workspace : IDisposable
     /// Both arms at `seed` with this workspace's recipe (cached under out/experiments/<hash>/).
     public ExperimentResult Run(long seed, ExperimentConfig? config = null, Action<string>? log = null) =>
         Stages.Experiment.RunBaselineAndOla(World, Foundation, Targets, config ?? Experiment, seed, device: Device, log: log);
+
+    /// The foundation with the vision tower of the mini CLIP saved in `clipDir` (a ClipRun's output) instead of the
+    /// shipped one; the LLM and tokenizer stay.
+    public FoundationParts WithClip(string clipDir)
+    {
+        using var clip = MiniClip.Load(clipDir, Device);
+        return Foundation with { Vision = MiniClip.VisionTower(clip, Device) };
+    }
 
     public void Dispose()
     {

@@ -7,7 +7,6 @@ using OlaVlm.Text;
 using OlaVlm.Training;
 using OlaVlm.World;
 using static TorchSharp.torch;
-using TheWorld = OlaVlm.World.World;
 
 namespace OlaVlm.Foundation;
 
@@ -49,7 +48,7 @@ public static class FoundationModels
     internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     public static string CacheDir(WorldData world, FoundationConfig config) =>
-        Core.Paths.OutDir("models", config.Hash(TheWorld.ConfigHash(world.Manifest.Config)));
+        Core.Paths.OutDir("models", config.Hash(MiniWorld.ConfigHash(world.Manifest.Config)));
 
     /// The committed foundations of the default profile.
     public static string ShippedDir => Path.Combine(Core.Paths.Data, "foundation");
@@ -71,7 +70,7 @@ public static class FoundationModels
         config.Validate();
         device ??= Core.Devices.Default;
         log ??= _ => { };
-        string worldHash = TheWorld.ConfigHash(world.Manifest.Config);
+        string worldHash = MiniWorld.ConfigHash(world.Manifest.Config);
         dir ??= CacheDir(world, config);
         var template = ChatTemplate.Miniature();
         var why = retrain ? "retraining was asked for" : Mismatch(dir, config, worldHash);

@@ -1,3 +1,4 @@
+using OlaVlm.Data;
 using OlaVlm.Eval;
 using OlaVlm.Model;
 using OlaVlm.Text;

@@ -1,3 +1,4 @@
+using OlaVlm.Core;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 

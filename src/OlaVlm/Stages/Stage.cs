@@ -12,53 +12,35 @@ namespace OlaVlm.Stages;
 public sealed record StageResult(StageKind Kind, string RunDir, bool EmbeddingLoss, IReadOnlyList<StepRecord> History,
                                  IReadOnlyList<IReadOnlyDictionary<string, double>> Metrics, string FreezingSummary);
 
-/// Runs one stage of LLaVA / OLA-VLM training through Training.Trainer. The stages differ only in which
-/// weights train (Freezing + ParamGroups) and whether the embedding loss is on.
+/// The machinery every stage shares: freeze all but the stage's trainable weights, one optimizer group per part
+/// (projector / llm / vision / ola), the loss of one micro-batch, and the training loop. What differs between the
+/// stages — data, what trains, whether the embedding loss is on — is in Pretraining, InstructionTuning and
+/// VisualPretraining.
 public static class Stage
 {
     /// Module prefixes (OlaVlmModel parameter names) a stage trains; everything else is frozen.
-    public static IReadOnlyList<string> TrainablePrefixes(OlaVlmModel model, StageKind kind, bool embeddingLoss)
+    public static IReadOnlyList<string> TrainablePrefixes(OlaVlmModel model, StageKind kind, bool embeddingLoss) => kind switch
     {
-        bool ola = model.Heads is not null && model.HeadsEnabled;
-        var p = new List<string>();
-        switch (kind)
-        {
-            case StageKind.Pretrain:
-                p.Add("llava.mm_projector");
-                if (ola) p.Add("ola"); // predictors, task tokens, logit scales
-                break;
-            case StageKind.Finetune:
-                p.AddRange(["llava.mm_projector", "llava.language_model"]);
-                // Task tokens stay frozen in IFT (paper ablation: 55.1 frozen vs 52.3 trained). With the
-                // embedding-loss-in-IFT ablation the predictors and scales keep learning.
-                if (ola && embeddingLoss) p.AddRange(HeadPrefixes(model));
-                break;
-            case StageKind.VisualPretrain:
-                p.Add("llava");
-                // NTP only: the task tokens get gradient through the sequence, the predictors would not.
-                if (ola) p.Add("ola.task_tokens");
-                if (ola && embeddingLoss) p.AddRange(HeadPrefixes(model));
-                break;
-        }
-        return p;
-    }
-
-    /// Predictors and logit scales (not the task tokens), only those that exist (no scales without InfoNCE).
-    static IEnumerable<string> HeadPrefixes(OlaVlmModel model) => model.Heads!.Config.Tasks
-        .SelectMany(t => new[] { $"ola.image_{t.Name()}_heads", $"ola.{t.Name()}_logit_scale" })
-        .Where(prefix => model.named_parameters().Any(p => Freezing.HasPrefix(p.name, prefix)));
+        StageKind.Pretrain => Pretraining.Trainable(model),
+        StageKind.Finetune => InstructionTuning.Trainable(model, embeddingLoss),
+        StageKind.VisualPretrain => VisualPretraining.Trainable(model, embeddingLoss),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown stage"),
+    };
 
     /// Whether the embedding loss applies in this stage for this model (never for the baseline).
-    public static bool EmbeddingLossOn(OlaVlmModel model, StageConfig cfg)
+    public static bool EmbeddingLossOn(OlaVlmModel model, StageConfig cfg) => cfg.Kind switch
     {
-        if (model.Heads is null || !model.HeadsEnabled) return false;
-        return cfg.EmbeddingLoss ?? cfg.Kind switch
-        {
-            StageKind.Pretrain => true,
-            StageKind.Finetune => model.Heads.Config.EmbeddingLossActive(TrainingStage.Finetune),
-            _ => false,
-        };
-    }
+        StageKind.Pretrain => Pretraining.EmbeddingLoss(model, cfg),
+        StageKind.Finetune => InstructionTuning.EmbeddingLoss(model, cfg),
+        StageKind.VisualPretrain => VisualPretraining.EmbeddingLoss(model, cfg),
+        _ => throw new ArgumentOutOfRangeException(nameof(cfg), cfg.Kind, "unknown stage"),
+    };
+
+    /// OLA-VLM's predictors and logit scales (not the task tokens), only those that exist (no scales without
+    /// InfoNCE); none for the baseline.
+    public static IEnumerable<string> HeadPrefixes(OlaVlmModel model) => !model.OlaActive ? [] : model.Heads!.Config.Tasks
+        .SelectMany(t => new[] { $"ola.image_{t.Name()}_heads", $"ola.{t.Name()}_logit_scale" })
+        .Where(prefix => model.named_parameters().Any(p => Freezing.HasPrefix(p.name, prefix)));
 
     /// Freezes the model for the stage and builds its optimizer groups (projector / llm / vision / ola).
     public static ParamGroups Prepare(OlaVlmModel model, StageConfig cfg)
@@ -68,10 +50,7 @@ public static class Stage
         foreach (var prefix in TrainablePrefixes(model, cfg.Kind, emb)) Freezing.SetRequiresGrad(model, prefix, true);
         // CLIP runs under no_grad unless it trains (LLaVA never back-propagates into a frozen tower).
         model.Llava.TrainVisionTower = cfg.Kind == StageKind.VisualPretrain;
-        if (cfg.Bf16Weights && model.parameters().First().dtype != ScalarType.BFloat16)
-        {
-            model.to(ScalarType.BFloat16);
-        }
+        if (cfg.Bf16Weights && model.parameters().First().dtype != ScalarType.BFloat16) model.to(ScalarType.BFloat16);
         return ParamGroups.Build(model, cfg.ToTrainConfig(outputDir: ""),
         [
             GroupRule.Prefix("projector", cfg.ProjectorLr, "llava.mm_projector"),
@@ -86,14 +65,7 @@ public static class Stage
     public static LossParts Loss(OlaVlmModel model, StageBatch batch, IReadOnlyDictionary<OlaTask, ITargetSource>? targets, bool embeddingLoss)
     {
         var device = model.Llava.LanguageModel.Model.EmbedTokens.weight!.device;
-        Dictionary<OlaTask, Tensor>? tg = null;
-        if (embeddingLoss)
-        {
-            if (targets is null) throw new ArgumentException("Stage: the embedding loss is on but no teacher target sources were given");
-            var missing = model.Heads!.Config.Tasks.Where(t => !targets.ContainsKey(t)).ToList();
-            if (missing.Count > 0) throw new ArgumentException($"Stage: no teacher targets for task(s) {string.Join(", ", missing.Select(t => t.Name()))}");
-            tg = TeacherTargets.ForBatch(targets.Where(kv => model.Heads.Config.Tasks.Contains(kv.Key)).ToDictionary(), batch.HasImage, batch.ImageKeys, device);
-        }
+        var tg = embeddingLoss ? Targets(model, batch, targets, device) : null;
         var fw = model.forward(batch.Pixels, batch.Samples, tg);
         var parts = new List<(string, Tensor)> { ("ntp", fw.Ntp.detach()) };
         if (fw.Heads is not null && tg is not null)
@@ -108,6 +80,15 @@ public static class Stage
         return new LossParts(fw.Total, parts.ToArray()) { Samples = batch.Samples.Count };
     }
 
+    /// The teachers' targets for the batch's images, for the tasks the model's heads predict.
+    static Dictionary<OlaTask, Tensor> Targets(OlaVlmModel model, StageBatch batch, IReadOnlyDictionary<OlaTask, ITargetSource>? targets, Device device)
+    {
+        if (targets is null) throw new ArgumentException("Stage: the embedding loss is on but no teacher target sources were given");
+        var missing = model.Heads!.Config.Tasks.Where(t => !targets.ContainsKey(t)).ToList();
+        if (missing.Count > 0) throw new ArgumentException($"Stage: no teacher targets for task(s) {string.Join(", ", missing.Select(t => t.Name()))}");
+        return TeacherTargets.ForBatch(targets.Where(kv => model.Heads.Config.Tasks.Contains(kv.Key)).ToDictionary(), batch.HasImage, batch.ImageKeys, device);
+    }
+
     /// Trains `model` for the stage in `runDir`, resuming from the run's latest checkpoint if there is one
     /// (a complete run does nothing). stopAfter: stop (and checkpoint) after that many steps in total.
     public static StageResult Run(OlaVlmModel model, StageConfig cfg, IStageData data, IReadOnlyDictionary<OlaTask, ITargetSource>? targets,
@@ -117,8 +98,7 @@ public static class Stage
         bool emb = EmbeddingLossOn(model, cfg);
         var groups = Prepare(model, cfg);
         var summary = groups.Summary();
-        var tc = cfg.ToTrainConfig(runDir);
-        using var trainer = new Trainer(model, groups, tc, (step, micro) =>
+        using var trainer = new Trainer(model, groups, cfg.ToTrainConfig(runDir), (step, micro) =>
         {
             var batch = data.Batch(cfg.Seed, step * cfg.GradAccum + micro, cfg.BatchSize, device);
             return Loss(model, batch, targets, emb);

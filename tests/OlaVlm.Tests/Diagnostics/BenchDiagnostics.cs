@@ -6,7 +6,6 @@ using OlaVlm.Text;
 using OlaVlm.World;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
-using TheWorld = OlaVlm.World.World;
 
 namespace OlaVlm.Tests.Diagnostics;
 
@@ -19,11 +18,11 @@ public class BenchDiagnostics(ITestOutputHelper output)
     static (WorldData World, MiniFoundation Mini)? FullRun()
     {
         // Only an already-built full world and foundation: never build or train them here.
-        var worldHash = TheWorld.ConfigHash(new WorldConfig());
+        var worldHash = MiniWorld.ConfigHash(new WorldConfig());
         var foundation = new FoundationConfig();
         if (!File.Exists(Path.Combine(Core.Paths.Out, "world", worldHash, "manifest.json")) ||
             !File.Exists(Path.Combine(Core.Paths.Out, "models", foundation.Hash(worldHash), "foundation.json"))) return null;
-        var world = TheWorld.Build(new WorldConfig());
+        var world = MiniWorld.Build(new WorldConfig());
         var mini = FoundationModels.LoadOrTrain(world, foundation, CPU);
         return (world, mini);
     }
@@ -354,7 +353,7 @@ public class BenchDiagnostics(ITestOutputHelper output)
         Stage.Run(model, StageConfig.FullFinetune with { Seed = seed }, new ConversationStageData(ift, f.Tokenizer.ImageId), null, Path.Combine(dir, "ift"));
         var train = sw.Elapsed.TotalSeconds;
         var bench = CvBench.Load(world.BenchJsonl);
-        var answers = Experiment.Answer(model, f.Tokenizer, f.Template, world.BenchJsonl, bench, 6, 32, CPU);
+        var answers = BenchmarkAnswers.Greedy(model, f.Tokenizer, f.Template, world.BenchJsonl, bench, 6, 32, CPU);
         var score = OlaVlm.Eval.CvBenchScorer.Score(bench, answers);
         output.WriteLine($"baseline seed {seed}, VPT {vpt} steps at {vlr}, trained in {train:F0} s: " +
                          string.Join(", ", score.Records().Select(r => $"{r.Name} {r.Accuracy:P1} (n={r.Count})")));

@@ -10,7 +10,7 @@ public class ExperimentBenchmarkTests(ITestOutputHelper output)
     [Trait("Category", "Benchmark")]
     public void MeasurementCost()
     {
-        var f = ExperimentBenchmarks.MeasurementCost(log: output.WriteLine);
+        var f = ExperimentPerf.MeasurementCost(log: output.WriteLine);
         Assert.True(f.ExtractImagesPerSecond > 0);
     }
 }

@@ -4,7 +4,6 @@ using OlaVlm.Foundation;
 using OlaVlm.Model;
 using OlaVlm.Text;
 using OlaVlm.World;
-using TheWorld = OlaVlm.World.World;
 
 namespace OlaVlm.Tests.Foundation;
 
@@ -14,7 +13,7 @@ public static class FoundationFixture
 {
     public static readonly WorldConfig TinyWorld = WorldConfig.Quick with { PtScenes = 40, IftScenes = 24, ValScenes = 12, BenchItems = 12 };
 
-    static readonly Lazy<WorldData> _world = new(() => TheWorld.Build(TinyWorld, Path.Combine(Paths.OutDir("tests", "foundation"), "world-" + TheWorld.ConfigHash(TinyWorld))));
+    static readonly Lazy<WorldData> _world = new(() => MiniWorld.Build(TinyWorld, Path.Combine(Paths.OutDir("tests", "foundation"), "world-" + MiniWorld.ConfigHash(TinyWorld))));
     public static WorldData World => _world.Value;
 
     public static WordTokenizer Tokenizer => WorldTokenizer.Build(ChatTemplate.Miniature());

@@ -1,5 +1,5 @@
 using OlaVlm.Notebook;
-using OlaVlm.Perf;
+using OlaVlm.Diagnostics;
 using OlaVlm.Tests.Stages;
 using Xunit.Abstractions;
 
@@ -27,7 +27,7 @@ public class Bf16BenchmarkTests(ITestOutputHelper output)
     public void Bf16_training_time_and_score()
     {
         int n = int.TryParse(Environment.GetEnvironmentVariable("OLA_BENCH_SEEDS"), out var s) && s > 0 ? s : 3;
-        var report = Bf16Benchmark.Run(Bf16Setup.ForProfile(Profile.Current), Enumerable.Range(1, n).Select(i => (long)i).ToList(), log: output.WriteLine);
+        var report = Bf16Perf.Run(Bf16Setup.ForProfile(Profile.Current), Enumerable.Range(1, n).Select(i => (long)i).ToList(), log: output.WriteLine);
         Assert.Equal(n * Bf16Variant.All.Count * 2, report.Runs.Count);
     }
 }

@@ -1,10 +1,10 @@
-using OlaVlm.Perf;
+using OlaVlm.Diagnostics;
 using OlaVlm.Tests.Stages;
 using Xunit.Abstractions;
 
 namespace OlaVlm.Tests.Perf;
 
-/// C# against PyTorch on equal, verified work (PeerBenchmark): prints each side's median step time with min–max
+/// C# against PyTorch on equal, verified work (PeerPerf): prints each side's median step time with min–max
 /// and the median per-round C#/PyTorch ratio; nothing is asserted about speed. Opt-in (Category=Benchmark);
 /// run alone, because the thread count is process-wide and parallel tests would share the cores:
 ///   dotnet test -c Release --settings tests/benchmarks.runsettings --logger "console;verbosity=detailed" \
@@ -19,7 +19,7 @@ public class PeerBenchmarkTests(ITestOutputHelper output)
         Skip.If(why is not null, $"PyTorch peer unavailable: {why}");
         using (workload)
         {
-            var r = PeerBenchmark.Compare(workload, new PeerOptions(), output.WriteLine)!;
+            var r = PeerPerf.Compare(workload, new PeerOptions(), output.WriteLine)!;
             output.WriteLine(r.Summary());
             Assert.True(r.Rounds.Count >= 5 && r.Ratio.Median > 0);
         }

@@ -1,6 +1,6 @@
 using OlaVlm.Foundation;
 using OlaVlm.Ola;
-using OlaVlm.Perf;
+using OlaVlm.Diagnostics;
 using OlaVlm.Stages;
 using OlaVlm.Tests.Stages;
 

@@ -21,22 +21,22 @@ public class ExperimentTests
     [Fact]
     public void The_pt_curriculum_starts_from_every_caption_of_a_scene_with_few_objects()
     {
-        var world = OlaVlm.World.World.Build(Cfg, Core.Paths.OutDir("test-stages", "world"));
+        var world = OlaVlm.World.MiniWorld.Build(Cfg, Core.Paths.OutDir("test-stages", "world"));
         var scenes = world.Scenes("pt");
-        var few = Experiment.FewObjectCaptions(world, 2);
+        var few = Pretraining.FewObjectCaptions(world, 2);
         var want = scenes.Where(s => s.Objects.Count <= 2).Select(s => s.Image).ToHashSet();
         Assert.NotEmpty(want);
         Assert.Equal(want, few.Records.Select(r => r.Image!).ToHashSet());
         Assert.Equal(want.Count, few.Records.Count);
         // Every caption of the pool names at most two objects.
         Assert.All(few.Records, r => Assert.True(r.Conversations[1].Value.Split("; ").Length <= 2, r.Conversations[1].Value));
-        Assert.Throws<InvalidDataException>(() => Experiment.FewObjectCaptions(world, 0));
+        Assert.Throws<InvalidDataException>(() => Pretraining.FewObjectCaptions(world, 0));
     }
 
     [Fact]
     public void Baseline_and_ola_train_on_the_same_data_are_scored_and_reused()
     {
-        var world = OlaVlm.World.World.Build(Cfg, Core.Paths.OutDir("test-stages", "world"));
+        var world = OlaVlm.World.MiniWorld.Build(Cfg, Core.Paths.OutDir("test-stages", "world"));
         var template = ChatTemplate.Miniature();
         var tok = WorldTokenizer.Build(template);
         manual_seed(0);

@@ -12,7 +12,7 @@ public class StageBenchmarkTests(ITestOutputHelper output)
     public void Pt_step_time_cached_vs_on_the_fly()
     {
         var w = new StringWriter();
-        var r = StageBenchmarks.PtStepTime(log: w);
+        var r = StagePerf.PtStepTime(log: w);
         output.WriteLine(w.ToString());
         Assert.True(r.CachedSecondsPerStep > 0 && r.OnTheFlySecondsPerStep > 0);
     }
@@ -21,7 +21,7 @@ public class StageBenchmarkTests(ITestOutputHelper output)
     public void Pt_rss_over_1000_steps()
     {
         var w = new StringWriter();
-        var r = StageBenchmarks.PtRss(1000, log: w);
+        var r = StagePerf.PtRss(1000, log: w);
         output.WriteLine(w.ToString());
         Assert.Equal(1000, r.Steps);
     }

@@ -20,7 +20,7 @@ public class StressBenchmarkTests(ITestOutputHelper output)
     public void NonFiniteOutputsOfTeachersAndPtSteps()
     {
         int passes = int.TryParse(Environment.GetEnvironmentVariable("OLA_STRESS_PASSES"), out var p) ? p : 2000;
-        var rows = StressBenchmarks.Run(passes, Math.Max(10, passes / 7), new OutputWriter(output), CPU);
+        var rows = StressPerf.Run(passes, Math.Max(10, passes / 7), new OutputWriter(output), CPU);
         // The figure that must hold: with the library's guard, nothing non-finite, ever.
         Assert.All(rows.Where(r => r.Guarded), r => Assert.True(r.NonFinite == 0, $"{r.What}: {r.NonFinite} non-finite outputs under the guard"));
     }

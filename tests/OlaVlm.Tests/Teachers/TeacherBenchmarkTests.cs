@@ -18,7 +18,7 @@ public class TeacherBenchmarkTests(ITestOutputHelper output)
     public void TrainMiniatureTeachers()
     {
         var steps = int.TryParse(Environment.GetEnvironmentVariable("OLA_TEACHER_STEPS"), out var s) ? s : 1000;
-        TeacherBenchmarks.TrainMiniature(3000, new TeacherTrainConfig { Steps = steps }, new OutputWriter(output), CPU);
+        TeacherPerf.TrainMiniature(3000, new TeacherTrainConfig { Steps = steps }, new OutputWriter(output), CPU);
     }
 
     [Fact]
@@ -30,7 +30,7 @@ public class TeacherBenchmarkTests(ITestOutputHelper output)
         foreach (TeacherConfig cfg in new TeacherConfig[] { DepthTeacherConfig.Miniature, SegTeacherConfig.Miniature, GenTeacherConfig.Miniature })
         {
             using var t = MiniTeacher.Create(cfg, CPU);
-            TeacherBenchmarks.TargetSourceThroughput(t, images, dir, 32, 30, log);
+            TeacherPerf.TargetSourceThroughput(t, images, dir, 32, 30, log);
         }
     }
 
@@ -42,7 +42,7 @@ public class TeacherBenchmarkTests(ITestOutputHelper output)
         var log = new OutputWriter(output);
         using var teacher = new PatchEmbedTeacher();
         var images = randn(64, 3, 336, 336);
-        TeacherBenchmarks.TargetSourceThroughput(teacher, images, Paths.OutDir("bench", "target-cache"), batchSize: 8, batches: 10, log);
+        TeacherPerf.TargetSourceThroughput(teacher, images, Paths.OutDir("bench", "target-cache"), batchSize: 8, batches: 10, log);
     }
 
     sealed class PatchEmbedTeacher : ITeacher

@@ -109,23 +109,23 @@ public sealed class TeacherStoreTests : IDisposable
     {
         // data/teachers is what the main job loads instead of training: its manifest must name the default world
         // and every file's SHA-256 must hold (environment/pretrain-teachers.sh rewrites it after a teacher change).
-        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(OlaVlm.Stages.WorldTeachers.ShippedDir, TeacherStore.ManifestName)))!;
-        Assert.Equal(OlaVlm.World.World.ConfigHash(new OlaVlm.World.WorldConfig()), manifest["world"]!.GetValue<string>());
+        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(WorldTeachers.ShippedDir, TeacherStore.ManifestName)))!;
+        Assert.Equal(OlaVlm.World.MiniWorld.ConfigHash(new OlaVlm.World.WorldConfig()), manifest["world"]!.GetValue<string>());
         var hashes = manifest["sha256"]!.AsObject();
         Assert.Equal(6, hashes.Count);
         foreach (var (file, want) in hashes)
         {
-            var bytes = File.ReadAllBytes(Path.Combine(OlaVlm.Stages.WorldTeachers.ShippedDir, file));
+            var bytes = File.ReadAllBytes(Path.Combine(WorldTeachers.ShippedDir, file));
             Assert.True(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes)).ToLowerInvariant() == want!.GetValue<string>(),
                         $"data/teachers/{file}: SHA-256 differs from teachers.json");
         }
-        foreach (var cfg in OlaVlm.Stages.WorldTeachers.Configs(new OlaVlm.World.WorldConfig().ImageSize))
+        foreach (var cfg in WorldTeachers.Configs(new OlaVlm.World.WorldConfig().ImageSize))
         {
-            var path = Path.Combine(OlaVlm.Stages.WorldTeachers.ShippedDir, cfg.DisplayName + ".safetensors");
+            var path = Path.Combine(WorldTeachers.ShippedDir, cfg.DisplayName + ".safetensors");
             var json = JsonNode.Parse(File.ReadAllText(MiniTeacher.ConfigPath(path)))!;
             Assert.Equal(cfg.ToJson(), TeacherConfig.FromJson(cfg.Kind, json["config"]!.ToJsonString()).ToJson());
             // Trained on the default world's whole PT split with the default knobs: what Workspace.Open asks for.
-            Assert.Equal(OlaVlm.Stages.WorldTeachers.DataKey(new OlaVlm.World.WorldConfig(), null), json["dataHash"]!.GetValue<string>());
+            Assert.Equal(WorldTeachers.DataKey(new OlaVlm.World.WorldConfig(), null), json["dataHash"]!.GetValue<string>());
             Assert.Equal(System.Text.Json.JsonSerializer.Serialize(new TeacherTrainConfig()), json["train"]!.ToJsonString());
             using var t = MiniTeacher.Load(path, CPU);   // checks the recorded weights hash
             Assert.Equal(json["weightsHash"]!.GetValue<string>(), t.WeightsHash);

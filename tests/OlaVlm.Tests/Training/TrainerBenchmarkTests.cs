@@ -10,7 +10,7 @@ public class TrainerBenchmarkTests(ITestOutputHelper output)
     public void RssStaysFlat()
     {
         var w = new StringWriter();
-        var r = TrainerBenchmarks.RssFlat(5000, w);
+        var r = TrainerPerf.RssFlat(5000, w);
         output.WriteLine(w.ToString());
         Assert.True(r.RssEndMiB > 0);
     }

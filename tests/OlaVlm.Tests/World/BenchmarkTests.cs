@@ -1,13 +1,12 @@
 using System.Text.RegularExpressions;
 using OlaVlm.World;
-using TheWorld = OlaVlm.World.World;
 
 namespace OlaVlm.Tests.World;
 
 public class BenchmarkTests
 {
     static readonly WorldConfig Cfg = new() { Seed = 99 };
-    static readonly Lazy<List<BenchEntry>> Bench = new(() => BenchmarkBuilder.Build(Cfg, 400, TheWorld.BenchSplit));
+    static readonly Lazy<List<BenchEntry>> Bench = new(() => BenchmarkBuilder.Build(Cfg, 400, MiniWorld.BenchSplit));
 
     [Fact]
     public void TaskSizesFollowCvBenchProportions()
@@ -73,7 +72,7 @@ public class BenchmarkTests
     [Fact]
     public void TextOnlyBaselineScoresAtChance()
     {
-        var train = BenchmarkBuilder.Build(Cfg, 400, TheWorld.BenchTrainSplit).Select(e => e.Item).ToList();
+        var train = BenchmarkBuilder.Build(Cfg, 400, MiniWorld.BenchTrainSplit).Select(e => e.Item).ToList();
         var test = Bench.Value.Select(e => e.Item).ToList();
         var blind = BlindBaseline.Train(train);
         var predictions = test.Select(blind.Predict).ToList();

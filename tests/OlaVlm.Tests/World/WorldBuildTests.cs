@@ -1,5 +1,4 @@
 using OlaVlm.World;
-using TheWorld = OlaVlm.World.World;
 
 namespace OlaVlm.Tests.World;
 
@@ -13,7 +12,7 @@ public class WorldBuildTests
     public void SameConfigGivesByteIdenticalFiles()
     {
         string a = TempRoot(), b = TempRoot();
-        var wa = TheWorld.Build(Tiny, a); var wb = TheWorld.Build(Tiny, b);
+        var wa = MiniWorld.Build(Tiny, a); var wb = MiniWorld.Build(Tiny, b);
         Assert.Equal(wa.Manifest.Files, wb.Manifest.Files);
         foreach (var f in wa.Manifest.Files)
             Assert.True(File.ReadAllBytes(Path.Combine(a, f)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(b, f))), $"{f} differs");
@@ -25,18 +24,18 @@ public class WorldBuildTests
     public void ManifestIsReusedAndAMissingFileTriggersARebuild()
     {
         string root = TempRoot();
-        var w = TheWorld.Build(Tiny, root);
+        var w = MiniWorld.Build(Tiny, root);
         var victim = Path.Combine(root, "ift", "images", "ift_000003.png");
         var stamp = File.GetLastWriteTimeUtc(victim);
         var sw = System.Diagnostics.Stopwatch.StartNew();
-        TheWorld.Build(Tiny, root);
+        MiniWorld.Build(Tiny, root);
         Assert.Equal(stamp, File.GetLastWriteTimeUtc(victim));   // nothing rewritten
         File.Delete(victim);
-        TheWorld.Build(Tiny, root);
+        MiniWorld.Build(Tiny, root);
         Assert.True(File.Exists(victim));
         // a changed config names a different folder
-        Assert.NotEqual(TheWorld.ConfigHash(Tiny), TheWorld.ConfigHash(Tiny with { Seed = Tiny.Seed + 1 }));
-        Assert.Equal(TheWorld.ConfigHash(Tiny), TheWorld.ConfigHash(Tiny with { }));
+        Assert.NotEqual(MiniWorld.ConfigHash(Tiny), MiniWorld.ConfigHash(Tiny with { Seed = Tiny.Seed + 1 }));
+        Assert.Equal(MiniWorld.ConfigHash(Tiny), MiniWorld.ConfigHash(Tiny with { }));
         Directory.Delete(root, true);
     }
 
@@ -44,7 +43,7 @@ public class WorldBuildTests
     public void SplitsAreDisjointAndFilesLoad()
     {
         string root = TempRoot();
-        var w = TheWorld.Build(Tiny, root);
+        var w = MiniWorld.Build(Tiny, root);
         var seeds = new[] { "pt", "ift", "val", "bench" }.ToDictionary(s => s, s => w.Scenes(s).Select(r => r.Seed).ToHashSet());
         foreach (var x in seeds) foreach (var y in seeds)
             if (x.Key != y.Key) Assert.Empty(x.Value.Intersect(y.Value));

@@ -1,0 +1,26 @@
+namespace OlaVlm.Diagnostics;
+
+/// Resident memory of this process, for benchmarks ("does RSS stay flat over 1000 steps?").
+/// libtorch allocates outside the .NET heap, so GC numbers alone miss tensor leaks; RSS sees them.
+public static class MemoryProbe
+{
+    /// Resident set size in bytes: /proc/self/statm on Linux (cheap, current), else WorkingSet64.
+    public static long RssBytes()
+    {
+        try
+        {
+            var fields = File.ReadAllText("/proc/self/statm").Split(' ');
+            return long.Parse(fields[1]) * Environment.SystemPageSize;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            using var p = System.Diagnostics.Process.GetCurrentProcess();
+            return p.WorkingSet64;
+        }
+    }
+
+    public static double RssMiB() => RssBytes() / (1024.0 * 1024.0);
+
+    public static string Describe() =>
+        $"RSS {RssMiB():F1} MiB, managed heap {GC.GetTotalMemory(false) / (1024.0 * 1024.0):F1} MiB";
+}

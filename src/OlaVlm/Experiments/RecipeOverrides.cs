@@ -1,0 +1,41 @@
+using OlaVlm.Stages;
+
+namespace OlaVlm.Experiments;
+
+/// Changes to the measurement recipe for a research run (OlaCheck align, a notebook cell), each null = keep the
+/// recipe's value. Apply gives the changed ExperimentConfig; its cache keys follow, so nothing stale is reused.
+public sealed record RecipeOverrides
+{
+    public int? PtSteps { get; init; }
+    public int? IftSteps { get; init; }
+    /// IFT's one-hop curriculum steps (capped at IftSteps); null with IftSteps set = a third of them.
+    public int? OneHopSteps { get; init; }
+    public int? FewObjectsSteps { get; init; }
+    public int FewObjectsMax { get; init; } = 2;
+    public int? PtBatch { get; init; }
+    /// PT's learning rate for the projector and OLA-VLM's parts alike (the reference trains both at one rate).
+    public double? PtLr { get; init; }
+    public double? IftLr { get; init; }
+    public long? InitSeedOffset { get; init; }
+    public int? InitCandidates { get; init; }
+    public int InitProbeSteps { get; init; } = 100;
+    /// The projector's hidden width; 0 = LLaVA's rule (the LLM's width).
+    public int? ProjectorHidden { get; init; }
+
+    public ExperimentConfig Apply(ExperimentConfig cfg)
+    {
+        var pt = cfg.Pretrain;
+        var ft = cfg.Finetune;
+        if (PtSteps is int p) pt = pt with { Steps = p };
+        if (IftSteps is int i) ft = ft with { Steps = i, OneHopSteps = Math.Min(OneHopSteps ?? i / 3, i) };
+        else if (OneHopSteps is int h) ft = ft with { OneHopSteps = Math.Min(h, ft.Steps) };
+        if (FewObjectsSteps is int few) pt = pt with { FewObjectsSteps = few, FewObjectsMax = FewObjectsMax };
+        if (InitCandidates is int c) pt = pt with { InitCandidates = c, InitProbeSteps = InitProbeSteps };
+        if (InitSeedOffset is long o) pt = pt with { InitSeedOffset = o };
+        if (PtBatch is int b) pt = pt with { BatchSize = b };
+        if (PtLr is double pl) pt = pt with { ProjectorLr = pl, OlaLr = pl };
+        if (IftLr is double il) ft = ft with { ProjectorLr = il, LlmLr = il };
+        var result = cfg with { Pretrain = pt, Finetune = ft };
+        return ProjectorHidden is int w ? result with { ProjectorHidden = w == 0 ? null : w } : result;
+    }
+}

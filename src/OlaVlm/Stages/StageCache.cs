@@ -1,0 +1,69 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using OlaVlm.Ola;
+using OlaVlm.Teachers;
+using OlaVlm.World;
+
+namespace OlaVlm.Stages;
+
+/// Where one arm's results live under out/experiments/: its PT stage in `pt-<PretrainHash>/<arm>/` (what PT starts
+/// from and trains with, nothing after it, so variants that differ after PT share one PT per arm and seed), its later
+/// stages, final model and benchmark answers in `<Hash>/<arm>/`.
+public sealed record ArmFolders(string Arm, string Pretrain)
+{
+    public string Model => Path.Combine(Arm, "model.safetensors");
+    public string Answers => Path.Combine(Arm, "answers.json");
+    public string PretrainModel => Path.Combine(Pretrain, "model.safetensors");
+    public bool Finished => File.Exists(Model) && File.Exists(Answers);
+
+    /// A stage's run folder (metrics, checkpoints).
+    public string Run(StageKind kind) => kind switch
+    {
+        StageKind.Pretrain => Path.Combine(Pretrain, "pt"),
+        StageKind.VisualPretrain => Path.Combine(Arm, "vpt"),
+        _ => Path.Combine(Arm, "ift"),
+    };
+}
+
+/// The cache keys of an experiment: a hash of everything its results depend on (code version, world, foundation
+/// weights, tokenizer, teachers, recipe, seed). Unchanged inputs reuse the saved models and answers.
+public static class StageCache
+{
+    // Bump when training changes what the same inputs produce.
+    const string Version = "exp-4";
+    static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
+
+    /// Key of a whole experiment (both arms, every stage) at `seed`.
+    public static string Hash(WorldData world, FoundationParts f, IReadOnlyDictionary<OlaTask, ITargetSource> targets, ExperimentConfig cfg, long seed) =>
+        Digest(world, f, targets, JsonSerializer.Serialize(cfg, Json), f.WeightsHash(), seed.ToString());
+
+    /// Key of one arm's PT stage: world, foundation weights, teachers, the PT config with its seed, OLA-VLM's config
+    /// (null for the baseline) and the projector's width if not LLaVA's.
+    public static string PretrainHash(WorldData world, FoundationParts f, IReadOnlyDictionary<OlaTask, ITargetSource> targets, StageConfig pt, OlaConfig? ola,
+                                      int? projectorHidden = null) =>
+        Digest(world, f, targets, [JsonSerializer.Serialize(pt, Json), ola is null ? "baseline" : JsonSerializer.Serialize(ola, Json), f.WeightsHash(),
+                                   .. projectorHidden is int h ? [$"projector hidden {h}"] : Array.Empty<string>()]);
+
+    /// The folders of arm `name` (OLA-VLM's config `ola`, null for the baseline). The baseline never reads cfg.Ola,
+    /// so its folder is keyed without it: OLA-VLM's ablations share one trained baseline per seed.
+    public static ArmFolders Folders(string name, OlaConfig? ola, WorldData world, FoundationParts f, IReadOnlyDictionary<OlaTask, ITargetSource> targets,
+                                     ExperimentConfig cfg, long seed)
+    {
+        var key = Hash(world, f, targets, ola is null ? cfg with { Ola = OlaConfig.Miniature } : cfg, seed);
+        var pt = PretrainHash(world, f, targets, cfg.Pretrain with { Kind = StageKind.Pretrain, Seed = seed }, ola, cfg.ProjectorHidden);
+        return new ArmFolders(Path.Combine(Core.Paths.OutDir("experiments", key), name), Core.Paths.OutDir("experiments", "pt-" + pt, name));
+    }
+
+    // The code version and the world, then `recipe` (one line each), then the tokenizer and the teachers.
+    static string Digest(WorldData world, FoundationParts f, IReadOnlyDictionary<OlaTask, ITargetSource> targets, params string[] recipe)
+    {
+        var key = new StringBuilder();
+        key.AppendLine(Version).AppendLine(Path.GetFullPath(world.Root)).AppendLine(JsonSerializer.Serialize(world.Manifest, Json));
+        foreach (var line in recipe) key.AppendLine(line);
+        key.AppendLine(f.Template.ToString()).AppendLine(f.Tokenizer.VocabSize.ToString());
+        foreach (var (task, src) in targets.OrderBy(kv => kv.Key)) key.AppendLine($"{task}:{src.TeacherName}:{src.TeacherHash}");
+        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key.ToString())))[..12].ToLowerInvariant();
+    }
+}
