@@ -12,7 +12,7 @@ namespace OlaVlm.Tests.Diagnostics;
 /// Diagnostics of the "everything at chance" result of the full profile. They read a full-profile run
 /// (OLA_OUT with world + models already built; set DIAG_MODEL to a trained arm's model.safetensors) and
 /// print figures; they are skipped when no such run is there.
-[Trait("Category", "Benchmark")]
+[Trait("Category", "Perf")]
 public class BenchDiagnostics(ITestOutputHelper output)
 {
     static (WorldData World, MiniFoundation Mini)? FullRun()

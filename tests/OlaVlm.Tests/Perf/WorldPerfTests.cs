@@ -1,12 +1,12 @@
 using OlaVlm.World;
 using Xunit.Abstractions;
 
-namespace OlaVlm.Tests.World;
+namespace OlaVlm.Tests.Perf;
 
-public class WorldBenchmarkTests(ITestOutputHelper output)
+public class WorldPerfTests(ITestOutputHelper output)
 {
     [Fact]
-    [Trait("Category", "Benchmark")]
+    [Trait("Category", "Perf")]
     public void ScenesPerSecond()
     {
         double r64 = WorldPerf.ScenesPerSecond(2000);

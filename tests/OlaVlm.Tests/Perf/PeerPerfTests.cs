@@ -5,13 +5,13 @@ using Xunit.Abstractions;
 namespace OlaVlm.Tests.Perf;
 
 /// C# against PyTorch on equal, verified work (PeerPerf): prints each side's median step time with min–max
-/// and the median per-round C#/PyTorch ratio; nothing is asserted about speed. Opt-in (Category=Benchmark);
+/// and the median per-round C#/PyTorch ratio; nothing is asserted about speed. Opt-in (Category=Perf);
 /// run alone, because the thread count is process-wide and parallel tests would share the cores:
-///   dotnet test -c Release --settings tests/benchmarks.runsettings --logger "console;verbosity=detailed" \
-///     --filter "Category=Benchmark&FullyQualifiedName~PeerBenchmarkTests"
+///   dotnet test -c Release --settings tests/perf.runsettings --logger "console;verbosity=detailed" \
+///     --filter "Category=Perf&FullyQualifiedName~PeerPerfTests"
 /// OLA_BENCH_THREADS sets the threads of both sides (default: every core).
 [Collection(SerialTorchCollection.Name)]
-public class PeerBenchmarkTests(ITestOutputHelper output)
+public class PeerPerfTests(ITestOutputHelper output)
 {
     void Run(IPeerWorkload workload)
     {
@@ -26,14 +26,14 @@ public class PeerBenchmarkTests(ITestOutputHelper output)
     }
 
     /// The synthetic 4-layer d=256 decoder step (the earlier peer figure, now fair).
-    [SkippableFact, Trait("Category", "Benchmark")]
+    [SkippableFact, Trait("Category", "Perf")]
     public void Decoder_step_csharp_vs_pytorch() => Run(new DecoderWorkload());
 
     /// The miniature's real PT step, LLaVA-1.5 baseline arm (projector trains; CLIP and LLM frozen).
-    [SkippableFact, Trait("Category", "Benchmark")]
+    [SkippableFact, Trait("Category", "Perf")]
     public void Pt_step_baseline_csharp_vs_pytorch() => Run(PtStepWorkload.Create(ola: false, log: output.WriteLine));
 
     /// The miniature's real PT step, OLA-VLM arm (projector, task tokens, predictors; NTP + embedding loss).
-    [SkippableFact, Trait("Category", "Benchmark")]
+    [SkippableFact, Trait("Category", "Perf")]
     public void Pt_step_ola_csharp_vs_pytorch() => Run(PtStepWorkload.Create(ola: true, log: output.WriteLine));
 }

@@ -2,13 +2,13 @@ using OlaVlm.Stages;
 using Xunit;
 using Xunit.Abstractions;
 
-namespace OlaVlm.Tests.Stages;
+namespace OlaVlm.Tests.Perf;
 
-/// Figures only (run with --filter Category=Benchmark); nothing here is a timed assert.
+/// Figures only (run with --filter Category=Perf); nothing here is a timed assert.
 [Collection(SerialTorchCollection.Name)]
-public class StageBenchmarkTests(ITestOutputHelper output)
+public class StagePerfTests(ITestOutputHelper output)
 {
-    [Fact, Trait("Category", "Benchmark")]
+    [Fact, Trait("Category", "Perf")]
     public void Pt_step_time_cached_vs_on_the_fly()
     {
         var w = new StringWriter();
@@ -17,7 +17,7 @@ public class StageBenchmarkTests(ITestOutputHelper output)
         Assert.True(r.CachedSecondsPerStep > 0 && r.OnTheFlySecondsPerStep > 0);
     }
 
-    [Fact, Trait("Category", "Benchmark")]
+    [Fact, Trait("Category", "Perf")]
     public void Pt_rss_over_1000_steps()
     {
         var w = new StringWriter();

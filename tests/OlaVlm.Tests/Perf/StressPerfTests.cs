@@ -2,14 +2,14 @@ using OlaVlm.Stages;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
-namespace OlaVlm.Tests.Stages;
+namespace OlaVlm.Tests.Perf;
 
 /// Issue 9's stress benchmark (opt-in, see README):
-/// `dotnet test -c Release --settings tests/benchmarks.runsettings --filter "Category=Benchmark&FullyQualifiedName~Stress" --logger "console;verbosity=detailed"`.
+/// `dotnet test -c Release --settings tests/perf.runsettings --filter "Category=Perf&FullyQualifiedName~Stress" --logger "console;verbosity=detailed"`.
 /// OLA_STRESS_PASSES sets the teacher passes (default 2000; PT steps get a seventh of them).
-[Trait("Category", "Benchmark")]
+[Trait("Category", "Perf")]
 [Collection(SerialCollection.Name)] // switches oneDNN for the whole process
-public class StressBenchmarkTests(ITestOutputHelper output)
+public class StressPerfTests(ITestOutputHelper output)
 {
     sealed class OutputWriter(ITestOutputHelper o) : StringWriter
     {

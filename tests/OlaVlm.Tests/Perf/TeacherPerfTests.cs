@@ -3,11 +3,11 @@ using OlaVlm.Teachers;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
-namespace OlaVlm.Tests.Teachers;
+namespace OlaVlm.Tests.Perf;
 
-/// Figures, not checks: `dotnet test --filter "Category=Benchmark&FullyQualifiedName~Teachers" --logger "console;verbosity=detailed"`.
-[Trait("Category", "Benchmark")]
-public class TeacherBenchmarkTests(ITestOutputHelper output)
+/// Figures, not checks: `dotnet test --filter "Category=Perf&FullyQualifiedName~Teachers" --logger "console;verbosity=detailed"`.
+[Trait("Category", "Perf")]
+public class TeacherPerfTests(ITestOutputHelper output)
 {
     sealed class OutputWriter(ITestOutputHelper o) : StringWriter
     {

@@ -1,12 +1,12 @@
 using OlaVlm.Training;
 using Xunit.Abstractions;
 
-namespace OlaVlm.Tests.Training;
+namespace OlaVlm.Tests.Perf;
 
-public class TrainerBenchmarkTests(ITestOutputHelper output)
+public class TrainerPerfTests(ITestOutputHelper output)
 {
     /// Prints RSS at step 1 and step N; not a timed assert.
-    [Fact, Trait("Category", "Benchmark")]
+    [Fact, Trait("Category", "Perf")]
     public void RssStaysFlat()
     {
         var w = new StringWriter();

@@ -1,13 +1,13 @@
 using OlaVlm.Experiments;
 using Xunit.Abstractions;
 
-namespace OlaVlm.Tests.Experiments;
+namespace OlaVlm.Tests.Perf;
 
-public class ExperimentBenchmarkTests(ITestOutputHelper output)
+public class ExperimentPerfTests(ITestOutputHelper output)
 {
-    /// Prints figures only; run with --filter "Category=Benchmark".
+    /// Prints figures only; run with --filter "Category=Perf".
     [Fact]
-    [Trait("Category", "Benchmark")]
+    [Trait("Category", "Perf")]
     public void MeasurementCost()
     {
         var f = ExperimentPerf.MeasurementCost(log: output.WriteLine);

@@ -4,13 +4,13 @@ using OlaVlm.Ola;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
-namespace OlaVlm.Tests.Ola;
+namespace OlaVlm.Tests.Perf;
 
 /// Prints figures (no timed asserts): miniature OlaHeads forward+backward and a probe fit.
 /// OLA_BENCH_THREADS=1 sets libtorch intra-op threads (on a shared 2-core box 1 thread is far faster);
 /// OLA_BENCH_EPOCHS sets the probe epochs (default 40).
-[Trait("Category", "Benchmark")]
-public class OlaBenchmarks(ITestOutputHelper output)
+[Trait("Category", "Perf")]
+public class OlaPerfTests(ITestOutputHelper output)
 {
     [Fact]
     public void MiniatureHeadsStepAndProbeFit()
