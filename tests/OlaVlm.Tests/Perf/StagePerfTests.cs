@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 namespace OlaVlm.Tests.Perf;
 
 /// Figures only (run with --filter Category=Perf); nothing here is a timed assert.
-[Collection(SerialTorchCollection.Name)]
+[Collection(OlaVlm.Tests.Stages.SerialTorchCollection.Name)]
 public class StagePerfTests(ITestOutputHelper output)
 {
     [Fact, Trait("Category", "Perf")]
