@@ -14,7 +14,7 @@ namespace OlaVlm.Diagnostics;
 /// A fingerprint of one short run of the whole pipeline from nothing: the first `Steps` losses of every
 /// training stage (each teacher, mini CLIP, mini LLM, PT and IFT of both arms), SHA-256 of every teacher
 /// target cache, and the greedy benchmark answers. Two processes with the same seed, data and config must
-/// write identical fingerprints (issue 9: a nondeterministic kernel, or NaN that comes and goes, shows
+/// write identical fingerprints (a nondeterministic kernel, or NaN that comes and goes, shows
 /// here as a difference). Losses are written with round-trip precision, so "identical" means bitwise.
 public static class DeterminismFingerprint
 {

@@ -5,7 +5,7 @@ using OlaVlm.Experiments;
 
 namespace OlaVlm.Tests;
 
-/// Issue 9's determinism bar: the same seed, data and config give bitwise-identical teacher targets and
+/// The determinism bar: the same seed, data and config give bitwise-identical teacher targets and
 /// identical loss curves for the first 20 steps of every stage, in two separate processes.
 public class DeterminismTests
 {

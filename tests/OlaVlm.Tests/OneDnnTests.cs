@@ -2,7 +2,7 @@ using OlaVlm.Core;
 
 namespace OlaVlm.Tests;
 
-/// The oneDNN guard (issue 9): whatever this CPU is, the library's convolutions must be right.
+/// The oneDNN guard: whatever this CPU is, the library's convolutions must be right.
 [Collection(SerialCollection.Name)] // switches a process-wide libtorch setting
 public class OneDnnTests
 {

@@ -54,7 +54,7 @@ public sealed record Bf16Report(IReadOnlyList<Bf16ArmRun> Runs, IReadOnlyList<lo
         Spread.Of(Of(Bf16Variant.Fp32, arm).Select(r => r.TrainSeconds)).Median / Spread.Of(Of(v, arm).Select(r => r.TrainSeconds)).Median;
 }
 
-/// Issue 12.2: the PT+IFT wall time and benchmark score of each arm in fp32, bf16 and bf16 with fp32 master
+/// The PT+IFT wall time and benchmark score of each arm in fp32, bf16 and bf16 with fp32 master
 /// weights, same seeds, interleaved per seed (fp32, bf16, bf16+masters, next seed …) so machine load affects
 /// all alike. Prints each variant's time, speed ratio against fp32, scores and final losses, and the fp32
 /// seed-to-seed spread to judge the score differences by. Every run trains from scratch (its experiment

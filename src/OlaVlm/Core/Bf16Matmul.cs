@@ -4,7 +4,7 @@ namespace OlaVlm.Core;
 
 /// bf16 matrix products on the CPU, fast AND right, while oneDNN's convolutions stay off (OneDnn).
 ///
-/// WHY (measured on the AMD Zen 5 machine of issue 9, libtorch 2.10, one thread; `OlaCheck bf16` prints it):
+/// WHY (measured on an AMD Zen 5 machine, libtorch 2.10, one thread; `OlaCheck bf16` prints it):
 /// ATen's switch for oneDNN (`OneDnn.Enabled`) also decides how bf16 matmuls run. With it off — which the
 /// library's conv guard does at load on this CPU — a bf16 [2048×256]·[256×688] product takes ATen's fallback
 /// kernel: ~220 ms, 3 GFLOP/s, 25× slower than the same product in fp32 (~9 ms). With it on, oneDNN's AVX512-BF16

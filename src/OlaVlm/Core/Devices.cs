@@ -26,4 +26,13 @@ public static class Devices
         return $"TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch {__version__}, " +
                $"device {device}, intra-op threads {get_num_threads()}, CUDA available {cuda.is_available()}";
     }
+
+    /// TorchSharp's manual_seed seeds only the CPU generator (and returns a wrapper to dispose);
+    /// CUDA generators need their own call, or dropout on a GPU would not replay after a resume.
+    public static void ManualSeedAll(long seed)
+    {
+        using (manual_seed(seed)) { }
+        if (HasCuda.Value) cuda.manual_seed_all(seed);
+    }
+    static readonly Lazy<bool> HasCuda = new(cuda.is_available);
 }

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace OlaVlm.Core;
 
-/// Guards against a libtorch CPU convolution fault (issue 9) by turning ATen's oneDNN ("mkldnn") path off
+/// Guards against a libtorch CPU convolution fault (README, Troubleshooting) by turning ATen's oneDNN ("mkldnn") path off
 /// where it computes wrong results.
 ///
 /// ROOT CAUSE (found by bisection on an AMD EPYC family 26 / Zen 5 machine with AVX-512, 2 cores):

@@ -33,6 +33,9 @@ public static class AnswerParser
         return mode == AnswerParsing.Lenient ? char.ToUpperInvariant(text[0]) : text[0];
     }
 
+    /// Whether a reply gives a choice in the reference format "(X)" at all.
+    public static bool HasLetter(string reply) => Upper.IsMatch(reply);
+
     /// The letter of a ground-truth answer such as "(A)". Anything else is a data error.
     public static char ParseGroundTruth(string answer, string where)
     {

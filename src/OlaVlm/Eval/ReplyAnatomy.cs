@@ -21,6 +21,14 @@ public sealed record ReplyAnatomy(string Task, int Items, int ConclusionRight, i
         return rows.GroupBy(r => r.Task).Select(g => Sum(g.Key, g)).Append(Sum("Overall", rows)).ToList();
     }
 
+    /// One line per reply set (e.g. "LLaVA-1.5 seed 1"), one cell per task reading "conclusion right · letter follows
+    /// the conclusion · correct" as shares of the task's items: the reply anatomy table of notebook 05.
+    public static IReadOnlyList<ReplyAnatomyLine> Lines(IReadOnlyList<CvBenchItem> items, IEnumerable<(string Who, IReadOnlyList<string> Replies)> sets) =>
+        sets.Select(s => new ReplyAnatomyLine(s.Who, Of(items, s.Replies).ToDictionary(r => r.Task, r => r.Cell))).ToList();
+
+    /// "conclusion right · letter follows the conclusion · correct", as shares.
+    public string Cell => $"{ConclusionRight / (double)Items:F2} · {LetterFollowsConclusion / (double)Items:F2} · {Correct / (double)Items:F2}";
+
     /// The conclusion a reply states before its first "(X)": the words after its last "so"; when "so" is the
     /// last word, Count's stated count: between the tally and the choice walk ("tally; 2; A 3, …, C 2, so"), or,
     /// in the found-6 form without a walk ("tally; 2, so"), the word before ", so". Null when the reply has no letter.
@@ -48,4 +56,14 @@ public sealed record ReplyAnatomy(string Task, int Items, int ConclusionRight, i
         bool follows = said is not null && chosen >= 0 && chosen < item.Choices.Count && item.Choices[chosen] == said;
         return (conclusion, follows, chosen == right);
     }
+}
+
+/// One reply set's anatomy, a cell per task (ReplyAnatomy.Cell), for a table.
+public sealed record ReplyAnatomyLine(string Replies, [property: System.ComponentModel.Browsable(false)] IReadOnlyDictionary<string, string> Tasks)
+{
+    public string Count => Tasks.GetValueOrDefault("Count", "");
+    public string Relation => Tasks.GetValueOrDefault("Relation", "");
+    public string Depth => Tasks.GetValueOrDefault("Depth", "");
+    public string Distance => Tasks.GetValueOrDefault("Distance", "");
+    public string Overall => Tasks.GetValueOrDefault("Overall", "");
 }

@@ -12,7 +12,7 @@ namespace OlaVlm.Experiments;
 public sealed record LadderRow(string Rung, string Metric, double Mean, double Lower, double Upper, int Seeds, double Chance,
                                string Bar, bool? Met, string Interval);
 
-/// The ladder from blind to oracle (issue 11): what the text alone gives (blind), what the LLM can reason once
+/// The ladder from blind to oracle: what the text alone gives (blind), what the LLM can reason once
 /// perception is perfect (text oracle: the scene in words), what perception learned from pixels gives
 /// (LLaVA-1.5) and the paper's method (OLA-VLM), per task and overall, with the bars each rung is held to.
 ///   blind        every task's interval contains chance (the question alone does not answer it)
@@ -131,6 +131,13 @@ public static class Ladder
         File.WriteAllText(path, JsonSerializer.Serialize(rows, Json));
         File.WriteAllText(Path.Combine(dir, "ladder.md"), Markdown(rows));
         return path;
+    }
+
+    /// The ladder notebook 05 wrote (out/report/ladder.json), or none when it has not run.
+    public static IReadOnlyList<LadderRow> ReadIfWritten(string? dir = null)
+    {
+        var path = Path.Combine(dir ?? Core.Paths.OutDir("report"), "ladder.json");
+        return File.Exists(path) ? Read(path) : [];
     }
 
     public static IReadOnlyList<LadderRow> Read(string path) =>

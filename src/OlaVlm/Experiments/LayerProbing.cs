@@ -93,9 +93,7 @@ public sealed record LayerProbingResult(string Model, string ModelHash, IReadOnl
 public static class LayerProbing
 {
     static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
-    // Part of every cache key. 2: the probe is the reference Resampler (learned latents at the inner width,
-    // not LLM-width queries through proj_in); version-1 curves came from the other probe and are not reused.
-    // 3: probes fit around the mean target (ProbeOptions.AroundMean), which the config's JSON names too.
+    // Part of every cache key (docs/history.md lists the versions).
     const string Version = "probe-3";
 
     public static LayerProbingResult Run(IHiddenStateSource model, IReadOnlyList<ITeacher> teachers, ProbeImages images,

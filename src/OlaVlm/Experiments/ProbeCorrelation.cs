@@ -1,6 +1,4 @@
 using OlaVlm.Eval;
-using OlaVlm.Notebook;
-using Plotly.NET;
 
 namespace OlaVlm.Experiments;
 
@@ -46,9 +44,4 @@ public static class ProbeCorrelation
         }
         return results;
     }
-
-    /// Probe quality (x) against accuracy (y), Pearson r in the title.
-    public static GenericChart Chart(CorrelationResult r) =>
-        Charts.Scatter($"{r.Teacher}: probe vs {r.Metric}", r.Points.Select(p => p.ProbeScore).ToList(), r.Points.Select(p => p.Accuracy).ToList(),
-            $"probe cosine ({(r.Summary == ProbeSummary.BestLayer ? "best layer" : "mean over layers")})", $"{r.Metric} accuracy");
 }

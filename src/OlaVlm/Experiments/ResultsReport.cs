@@ -77,50 +77,31 @@ public static class ResultsReport
         if (d.Ladder.Count == 0) sb.AppendLine("Not measured.").AppendLine();
         else sb.Append(Experiments.Ladder.Markdown(d.Ladder)).AppendLine();
 
-        sb.AppendLine("## Benchmark (CV-Bench scoring: 2D = mean of 2D sources, 3D = 3D sources, overall = (2D+3D)/2)").AppendLine();
-        if (d.Bench.Count == 0) sb.AppendLine("Not measured.").AppendLine();
-        else
-        {
-            sb.AppendLine("Mean over seeds ± half-width of the t-interval (level shown); per-seed values in the last column.").AppendLine();
-            sb.AppendLine("| model | metric | mean | ± | interval | level | seeds | per seed |");
-            sb.AppendLine("|---|---|---|---|---|---|---|---|");
-            foreach (var r in d.Bench)
-                sb.AppendLine($"| {r.Model} | {r.Metric} | {F(r.Mean)} | {F(r.HalfWidth)} | [{F(r.Lower)}, {F(r.Upper)}] | {r.Level.ToString("P0", CultureInfo.InvariantCulture)} | {r.Seeds} | {string.Join(" ", r.Values.Select(F))} |");
-            sb.AppendLine();
-        }
-
-        sb.AppendLine("## Probes (cosine of flattened prediction vs target on val images)").AppendLine();
-        if (d.Probes.Count == 0) sb.AppendLine("Not measured.").AppendLine();
-        else
-        {
-            sb.AppendLine("| model | teacher | best layer | best cosine | mean cosine | cosine per layer |");
-            sb.AppendLine("|---|---|---|---|---|---|");
-            foreach (var p in d.Probes)
-                sb.AppendLine($"| {p.Model} | {p.Teacher} | {p.BestLayer} | {F(p.BestCosine)} | {F(p.MeanCosine)} | {string.Join(" ", p.Layers.Select((l, i) => $"L{l}:{F(p.Cosines[i])}"))} |");
-            sb.AppendLine();
-        }
-
-        sb.AppendLine("## Probe quality vs benchmark (Pearson r over checkpoints and seeds)").AppendLine();
-        if (d.Correlations.Count == 0) sb.AppendLine("Not measured.").AppendLine();
-        else
-        {
-            sb.AppendLine("| teacher | probe summary | metric | n | r | p | note |");
-            sb.AppendLine("|---|---|---|---|---|---|---|");
-            foreach (var c in d.Correlations)
-                sb.AppendLine($"| {c.Teacher} | {c.Summary} | {c.Metric} | {c.N} | {(c.R is double r ? F(r) : "n/a")} | {(c.PValue is double p ? F(p) : "n/a")} | {c.Note ?? ""} |");
-            sb.AppendLine();
-        }
-
-        sb.AppendLine("## Ablations").AppendLine();
-        if (d.Ablations.Count == 0) sb.AppendLine("Not measured.").AppendLine();
-        else
-        {
-            sb.AppendLine("| group | variant | metric | mean | ± | seeds | per seed |");
-            sb.AppendLine("|---|---|---|---|---|---|---|");
-            foreach (var a in d.Ablations)
-                sb.AppendLine($"| {a.Group} | {a.Variant} | {a.Metric} | {F(a.Mean)} | {F(a.HalfWidth)} | {a.Seeds} | {string.Join(" ", a.Values.Select(F))} |");
-            sb.AppendLine();
-        }
+        Section(sb, "Benchmark (CV-Bench scoring: 2D = mean of 2D sources, 3D = 3D sources, overall = (2D+3D)/2)", d.Bench,
+            "| model | metric | mean | ± | interval | level | seeds | per seed |",
+            r => $"| {r.Model} | {r.Metric} | {F(r.Mean)} | {F(r.HalfWidth)} | [{F(r.Lower)}, {F(r.Upper)}] | {r.Level.ToString("P0", CultureInfo.InvariantCulture)} | {r.Seeds} | {string.Join(" ", r.Values.Select(F))} |",
+            "Mean over seeds ± half-width of the t-interval (level shown); per-seed values in the last column.");
+        Section(sb, "Probes (cosine of flattened prediction vs target on val images)", d.Probes,
+            "| model | teacher | best layer | best cosine | mean cosine | cosine per layer |",
+            p => $"| {p.Model} | {p.Teacher} | {p.BestLayer} | {F(p.BestCosine)} | {F(p.MeanCosine)} | {string.Join(" ", p.Layers.Select((l, i) => $"L{l}:{F(p.Cosines[i])}"))} |");
+        Section(sb, "Probe quality vs benchmark (Pearson r over checkpoints and seeds)", d.Correlations,
+            "| teacher | probe summary | metric | n | r | p | note |",
+            c => $"| {c.Teacher} | {c.Summary} | {c.Metric} | {c.N} | {(c.R is double r ? F(r) : "n/a")} | {(c.PValue is double p ? F(p) : "n/a")} | {c.Note ?? ""} |");
+        Section(sb, "Ablations", d.Ablations,
+            "| group | variant | metric | mean | ± | seeds | per seed |",
+            a => $"| {a.Group} | {a.Variant} | {a.Metric} | {F(a.Mean)} | {F(a.HalfWidth)} | {a.Seeds} | {string.Join(" ", a.Values.Select(F))} |");
         return sb.ToString();
+    }
+
+    /// One "## heading" section: "Not measured." without rows, else an optional note and a markdown table.
+    static void Section<T>(StringBuilder sb, string heading, IReadOnlyList<T> rows, string header, Func<T, string> row, string? note = null)
+    {
+        sb.AppendLine($"## {heading}").AppendLine();
+        if (rows.Count == 0) { sb.AppendLine("Not measured.").AppendLine(); return; }
+        if (note is not null) sb.AppendLine(note).AppendLine();
+        sb.AppendLine(header);
+        sb.AppendLine("|" + string.Concat(Enumerable.Repeat("---|", header.Count(c => c == '|') - 1)));
+        foreach (var r in rows) sb.AppendLine(row(r));
+        sb.AppendLine();
     }
 }

@@ -15,7 +15,7 @@ public sealed record IngredientTime(string Ingredient, double Seconds, string So
 /// Every ingredient notebooks 03–06 share, behind one call: the world, the foundation models (shipped or
 /// cached), the three mini teachers, their PT targets, and the measurement recipe of the current profile.
 /// Each ingredient is built once and cached under out/; a notebook reopened after a kernel restart only
-/// loads (LoadTimes shows what each part cost, issue 12).
+/// loads (LoadTimes shows what each part cost).
 public sealed class Workspace : IDisposable
 {
     public required Device Device { get; init; }
@@ -71,6 +71,17 @@ public sealed class Workspace : IDisposable
     /// Both arms at `seed` with this workspace's recipe (cached under out/experiments/<hash>/).
     public ExperimentResult Run(long seed, ExperimentConfig? config = null, Action<string>? log = null) =>
         Stages.Experiment.RunBaselineAndOla(World, Foundation, Targets, config ?? Experiment, seed, device: Device, log: log);
+
+    /// What a report's Setup section says about this workspace and a measurement over `seeds`.
+    public IReadOnlyDictionary<string, string> Describe(BenchSet bench, IEnumerable<int> seeds, IEnumerable<int> probedSeeds, IEnumerable<int> ablationSeeds) =>
+        new Dictionary<string, string>
+        {
+            ["profile"] = Core.Profile.Current, ["world"] = World.Root, ["device"] = Device.ToString(),
+            ["LLM"] = $"{Foundation.Llm.Config.NumLayers} layers, hidden {Foundation.Llm.Config.HiddenSize}",
+            ["benchmark"] = $"{bench.Items.Count} items of {World.BenchJsonl}, reference CV-Bench parsing",
+            ["benchmark seeds"] = string.Join(",", seeds), ["probed seeds"] = string.Join(",", probedSeeds.Distinct()),
+            ["ablation seeds"] = string.Join(",", ablationSeeds),
+        };
 
     /// The foundation with the vision tower of the mini CLIP saved in `clipDir` (a ClipRun's output) instead of the
     /// shipped one; the LLM and tokenizer stay.

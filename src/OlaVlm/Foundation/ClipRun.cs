@@ -19,7 +19,7 @@ public static class ClipRun
     {
         device ??= Core.Devices.Default;
         var tok = WorldTokenizer.Build(ChatTemplate.Miniature());
-        var (clip, report) = FoundationModels.TrainClip(world, f, tok, Path.Combine(outDir, "run"), device, log);
+        var (clip, report) = FoundationTraining.TrainClip(world, f, tok, Path.Combine(outDir, "run"), device, log);
         using var _ = clip;
         MiniClip.Save(clip, outDir);
         using var tower = MiniClip.VisionTower(clip);

@@ -52,7 +52,7 @@ public sealed record FoundationConfig
     public int LlmSeqLen { get; init; } = 128;
     public double LlmLr { get; init; } = 3e-3;
 
-    // ---- mini LLM, second phase: reasoning about scenes described in words (issue 11) ----
+    // ---- mini LLM, second phase: reasoning about scenes described in words ----
     /// Steps of scene-in-words question answering (SceneQaData) after the packed-text phase. Real LLaVA
     /// starts from an LLM that already reasons; this phase gives the miniature that starting point, once,
     /// at a budget of its own (it is what the text oracle measures).

@@ -41,7 +41,7 @@ public static class MiniLlm
         return trainer.Run();
     }
 
-    /// The reasoning phase (issue 11): questions about scenes given in words, answers supervised only,
+    /// The reasoning phase: questions about scenes given in words, answers supervised only,
     /// with the curriculum — one-hop look-ups for ReasoningOneHopSteps, then the benchmark's comparisons
     /// with ReasoningOneHopShare one-hop questions kept. Fresh samples every step (no epochs to overfit).
     public static IReadOnlyList<StepRecord> TrainReasoning(LlamaForCausalLM lm, SceneQaData data, ITokenizer tok, ChatTemplate template,

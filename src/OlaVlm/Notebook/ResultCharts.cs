@@ -83,4 +83,9 @@ public static class ResultCharts
         return BarsWithErrors($"{title} ({metric})", rows.Select(r => $"{r.Group}: {r.Variant}").ToList(),
             rows.Select(r => r.Mean).ToList(), rows.Select(r => r.HalfWidth).ToList(), $"{metric} accuracy");
     }
+
+    /// Probe quality (x) against accuracy (y), Pearson r in the title.
+    public static GenericChart Chart(this CorrelationResult r) =>
+        Charts.Scatter($"{r.Teacher}: probe vs {r.Metric}", r.Points.Select(p => p.ProbeScore).ToList(), r.Points.Select(p => p.Accuracy).ToList(),
+            $"probe cosine ({(r.Summary == ProbeSummary.BestLayer ? "best layer" : "mean over layers")})", $"{r.Metric} accuracy");
 }

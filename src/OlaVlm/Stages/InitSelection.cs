@@ -4,7 +4,7 @@ using OlaVlm.Training;
 
 namespace OlaVlm.Stages;
 
-/// Best of k initialisations by PT loss. Why (issue 11): with the LLM frozen, whether PT leaves its plateau depends
+/// Best of k initialisations by PT loss. Why: with the LLM frozen, whether PT leaves its plateau depends
 /// on where the projector starts. At seed 3 the main job's recipe stayed on the plateau in both arms (final PT loss
 /// 1.40, LLaVA-1.5 0.466), while the same data order from another initialisation (StageConfig.InitSeedOffset)
 /// reached 1.21 and 0.600. The plateau shows in the PT loss long before the benchmark: so each candidate trains the

@@ -40,7 +40,7 @@ public sealed record StageConfig
     /// Embedding loss on/off; null = the stage's rule (PT: on; IFT: OlaConfig.EmbeddingLossInFinetune; VPT: off).
     public bool? EmbeddingLoss { get; init; }
 
-    /// The curriculum (issue 11), IFT only: steps drawn from the one-hop pool (ift_onehop.json: "where is the
+    /// The curriculum, IFT only: steps drawn from the one-hop pool (ift_onehop.json: "where is the
     /// red cube", "is it near or far") before the benchmark pool (ift.json). 0 = no curriculum.
     public int OneHopSteps { get; init; } = 0;
 

@@ -76,7 +76,7 @@ public static class StageOrder
     }
 }
 
-/// The curriculum (issue 11) as stage data: batches before `oneHopBatches` come from the one-hop pool
+/// The curriculum as stage data: batches before `oneHopBatches` come from the one-hop pool
 /// (ift_onehop.json), later ones from the benchmark pool (ift.json, which keeps a share of one-hop turns).
 /// Why: two-object comparisons give the gradient no signal until the model can look objects up; one-hop
 /// questions first teach the look-up. With oneHopBatches = 0 it is the benchmark pool alone (no curriculum).

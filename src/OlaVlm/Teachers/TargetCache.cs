@@ -22,7 +22,7 @@ namespace OlaVlm.Teachers;
 public sealed unsafe class TargetCache : ITargetSource
 {
     const string Magic = "OLATGT01";
-    /// 2: every row checked finite at build time and again at open (format-1 caches could hold NaN rows).
+    /// The format (docs/history.md): rows are checked finite when built and again when opened.
     const int Version = 2, HeaderBytes = 64;
 
     sealed record Index(int Format, string Teacher, string Kind, string TeacherHash, long Tokens, long Dim,

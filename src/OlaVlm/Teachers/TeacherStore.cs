@@ -19,7 +19,7 @@ public static class TeacherStore
 
     /// As above with the data built only when training is needed; `dataKey` stands for its content (e.g. the
     /// world's hash, split and limit: the world is a pure function of its config). Reopening a notebook over a
-    /// trained teacher then reads no images (issue 12: reloads in seconds).
+    /// trained teacher then reads no images (a reload takes seconds).
     /// shippedDir: a folder of teachers written by Ship (data/teachers); when `dir` holds no reusable checkpoint and
     /// the shipped one was trained with the same config, knobs and data, and its files' SHA-256 verify, it is loaded
     /// from there instead of training (the main job's teachers are trained once, like the foundations).

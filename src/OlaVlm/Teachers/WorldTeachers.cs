@@ -96,7 +96,7 @@ public static class WorldTeachers
         Cached(teachers, dataset, () => bank, split, dir, log);
 
     /// As above, with the images decoded only if a cache has to be built: a notebook reopened over finished
-    /// caches never reads the PNGs (issue 12: reloads in seconds).
+    /// caches never reads the PNGs (a reload takes seconds).
     public static Dictionary<OlaTask, ITargetSource> Cached(IEnumerable<ITeacher> teachers, LlavaDataset dataset, Func<ImageBank> bank,
                                                            string split, string? dir = null, Action<string>? log = null)
     {

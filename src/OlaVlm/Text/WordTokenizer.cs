@@ -12,9 +12,8 @@ public sealed partial class WordTokenizer : ITokenizer
 {
     public static readonly string[] Specials = ["<pad>", "<bos>", "<eos>", "<unk>", "<image>"];
 
-    /// How text is split; saved with the vocabulary, and part of every cache key built on it.
-    /// 2: choice markers "(A)" are single case-preserving tokens.
-    public const int Scheme = 3; // 3: the <obj> placeholder of object tokens (World.ScenePrompt)
+    /// How text is split; saved with the vocabulary, and part of every cache key built on it (docs/history.md).
+    public const int Scheme = 3;
     private readonly string[] vocab;
     private readonly Dictionary<string, long> ids;
 

@@ -19,19 +19,7 @@ namespace OlaVlm.Training;
 /// no saved generator state and replays the uninterrupted run exactly. Data order is the caller's:
 /// derive it from (seed, step, microStep) too. (On CUDA, bit-exact replay also needs deterministic
 /// kernels; the seeding side is handled here.)
-///
-/// Usage (an OLA-VLM PT stage, names illustrative):
-///   Freezing.Freeze(vlm);
-///   Freezing.SetRequiresGrad(vlm, n => n.StartsWith("mm_projector") || n.StartsWith("emb_predictor"), true);
-///   var groups = ParamGroups.Build(vlm, cfg, [GroupRule.Prefix("projector", 1e-3, "mm_projector"), GroupRule.Rest("ola")]);
-///   using var trainer = new Trainer(vlm, groups, cfg, (step, micro) =>
-///   {
-///       var batch = data.Batch(TrainConfig.StepSeed(cfg.Seed, step), micro);   // data order from (seed, step)
-///       var (lm, emb) = vlm.Losses(batch);
-///       return new LossParts(lm + emb, ("lm", lm), ("emb", emb));
-///   });
-///   trainer.Resume();   // no-op on a fresh run folder
-///   trainer.Run();
+/// Usage: Stages.Stage.Run (freeze → ParamGroups → Trainer with a step function → Resume → Run).
 public sealed class Trainer : IDisposable
 {
     readonly nn.Module _model;
@@ -132,7 +120,7 @@ public sealed class Trainer : IDisposable
     {
         using var scope = NewDisposeScope();
         var clock = Stopwatch.StartNew();
-        SeedAll(TrainConfig.StepSeed(Config.Seed, step));
+        Core.Devices.ManualSeedAll(TrainConfig.StepSeed(Config.Seed, step));
         var lrs = Schedule.Apply(Optimizer, step);
         Optimizer.zero_grad();
 
@@ -170,15 +158,6 @@ public sealed class Trainer : IDisposable
         _masters?.CopyToModel();
         return new StepRecord(step + 1, loss, parts, norm, lrs, clock.Elapsed.TotalSeconds, samples);
     }
-
-    /// TorchSharp's manual_seed seeds only the CPU generator (and returns a wrapper to dispose);
-    /// CUDA generators need their own call, or dropout on a GPU would not replay after a resume.
-    static void SeedAll(long seed)
-    {
-        using (manual_seed(seed)) { }
-        if (HasCuda.Value) cuda.manual_seed_all(seed);
-    }
-    static readonly Lazy<bool> HasCuda = new(cuda.is_available);
 
     void CheckFinite(int step, int micro, string part, double value)
     {

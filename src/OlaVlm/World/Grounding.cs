@@ -2,7 +2,7 @@ namespace OlaVlm.World;
 
 /// One-hop grounding questions: each asks about ONE named object (or the distance between two), so its
 /// answer is a single look-up — in the scene text for the LLM, in the image for LLaVA. They come first in
-/// the curriculum: issue 11 measured that two-object comparisons give a gradient no signal until the model
+/// the curriculum: measured, two-object comparisons give a gradient no signal until the model
 /// can already look objects up, and that learning these look-ups first breaks that plateau. Their answers
 /// are exactly the fragments the benchmark rationales (Rationale) are built from.
 public static class Grounding

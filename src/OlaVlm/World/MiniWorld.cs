@@ -37,8 +37,8 @@ public sealed record WorldData(string Root, WorldManifest Manifest)
 /// manifest matches and whose files are all present is reused instead of regenerated.
 public static class MiniWorld
 {
-    /// Bump when anything changes what the generator writes.
-    public const string GeneratorVersion = "world-5"; // 2: unique colours, grounded text; 3: facts as spans "cube red c1 r5 x5 d9"; 4: Count tally walk, Distance candidates in choice order; 5: Count walks the choices, one-hop "which choice is N"
+    /// Bump when anything changes what the generator writes (docs/history.md lists the versions).
+    public const string GeneratorVersion = "world-5";
     public const long PtSplit = 0, IftSplit = 1, ValSplit = 2, BenchSplit = 3, BenchTrainSplit = 4;
 
     // camelCase for our own records, string enums, and "<image>" written as is (not \u003C) so files read like LLaVA's.

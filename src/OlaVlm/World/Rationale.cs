@@ -6,7 +6,7 @@ namespace OlaVlm.World;
 /// "cube red 1, sphere blue 1, cube green 2; 2; A 3, B 0, C 2, so (C)".
 ///
 /// Why: a small transformer trained from scratch does not learn to compose two look-ups and a comparison in
-/// one step (issue 11 measured chance after 3,000 steps), but each step of this chain is a simple function of
+/// one step (measured: chance after 3,000 steps), but each step of this chain is a simple function of
 /// a few earlier tokens: copy (or, from an image, perceive) one object's fact; compare two numbers; find the
 /// letter of a word among the choices. The facts come first and contain no "(X)", so CV-Bench's reference
 /// parser, which takes the first "(X)" of a reply, reads the final letter.

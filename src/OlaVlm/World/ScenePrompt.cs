@@ -4,7 +4,7 @@ namespace OlaVlm.World;
 ///   Words:   every fact is a token in a row ("cube red c1 r5 x5 d9; sphere …"). Finding an object's facts from
 ///            its name is then a two-step induction (find the key, copy what follows). The found-4 LLM, trained
 ///            4,000 steps on this form, copied entries by their order instead of by key (text oracle 0.43; the
-///            fact after a key right 48–53 % teacher-forced): issue 11's plateau, in text.
+///            fact after a key right 48–53 % teacher-forced): the plateau, in text.
 ///   Objects: one position per object, its words pooled into one vector (Foundation.ObjectTokens) — what an
 ///            image gives the LLM, where a patch holds an object's colour, shape and place at once, so finding
 ///            an object is one attention look-up.

@@ -4,7 +4,7 @@ namespace OlaVlm.World;
 /// Phase 1 (steps < OneHopSteps): one-hop questions only (Grounding). Phase 2: benchmark questions with
 /// reasoned answers (Rationale), keeping OneHopShare of one-hop questions so the look-ups stay sharp.
 /// DescribeShare of samples, in both phases, ask for the whole scene (the PT caption).
-/// Issue 11 measured the schedule's effect: one-hop first broke the plateau that two-object questions sit on.
+/// Measured: the schedule's effect: one-hop first broke the plateau that two-object questions sit on.
 public sealed record Curriculum(int OneHopSteps, double OneHopShare = 0.2, double DescribeShare = 0.05)
 {
     /// No curriculum: benchmark questions from the first step (the ablation).

@@ -9,7 +9,7 @@ public sealed record WorldConfig
     public int MinObjects { get; init; } = 1;
     public int MaxObjects { get; init; } = 6;
     /// Every object of a scene has its own colour, so "the red object" names one object and a question's
-    /// referring expression is found by one token (issue 11: look-ups must be learnable before comparisons).
+    /// referring expression is found by one token (look-ups must be learnable before comparisons).
     /// Off: only (colour, shape) pairs are unique, as in CLEVR.
     public bool UniqueColors { get; init; } = true;
 

@@ -41,7 +41,7 @@ public class AnalysisTests : IDisposable
         var two = ProbeCorrelation.Compute(measures.Take(2).ToList());
         Assert.All(two, c => { Assert.Null(c.Pearson); Assert.Contains("only 2", c.Note); });
         Assert.Throws<KeyNotFoundException>(() => ProbeCorrelation.Compute(measures, metric: "task/Nope"));
-        Assert.Contains("Pearson r", OlaVlm.Notebook.PlotlyHtml.StandalonePage(ProbeCorrelation.Chart(depth), "c"));
+        Assert.Contains("Pearson r", OlaVlm.Notebook.PlotlyHtml.StandalonePage(depth.Chart(), "c"));
     }
 
     [Fact]

@@ -39,7 +39,7 @@ public class NotebookTests
         }
     }
 
-    /// Notebooks 03–06 open with one library call for their ingredients (issue 11), not a copied cell.
+    /// Notebooks 03–06 open with one library call for their ingredients, not a copied cell.
     [Theory]
     [InlineData("03-coupled-pretraining.ipynb")]
     [InlineData("04-probing.ipynb")]

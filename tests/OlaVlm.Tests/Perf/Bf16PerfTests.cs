@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 
 namespace OlaVlm.Tests.Perf;
 
-/// bf16 against fp32 (issue 12.2): figures are printed, nothing about speed is asserted. Opt-in; run alone:
+/// bf16 against fp32: figures are printed, nothing about speed is asserted. Opt-in; run alone:
 ///   OLA_PROFILE=full OLA_BENCH_SEEDS=3 dotnet test -c Release --settings tests/perf.runsettings \
 ///     --logger "console;verbosity=detailed" --filter "Category=Perf&FullyQualifiedName~Bf16PerfTests"
 [Collection(SerialTorchCollection.Name)]

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace OlaVlm.Tests.Perf;
 
-/// Issue 9's stress benchmark (opt-in, see README):
+/// The stress check (opt-in, see README):
 /// `dotnet test -c Release --settings tests/perf.runsettings --filter "Category=Perf&FullyQualifiedName~Stress" --logger "console;verbosity=detailed"`.
 /// OLA_STRESS_PASSES sets the teacher passes (default 2000; PT steps get a seventh of them).
 [Trait("Category", "Perf")]

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace OlaVlm.Tests.Stages;
 
-/// The curriculum (issue 11): one-hop questions first, then the benchmark's comparisons.
+/// The curriculum: one-hop questions first, then the benchmark's comparisons.
 public class CurriculumTests
 {
     sealed class Recording(string name, List<string> log) : IStageData
