@@ -86,7 +86,7 @@ public sealed class ClipVisionTransformer : nn.Module
 }
 
 /// CLIP vision tower as LLaVA uses it (HF CLIPVisionModel: parameters under `vision_model.`).
-public sealed class ClipVisionModel : nn.Module<Tensor, Tensor>
+public sealed class ClipVisionModel : nn.Module<Tensor, Tensor>, IVisionTower
 {
     private readonly ClipVisionTransformer vision_model;
     public ClipVisionConfig Config { get; }
@@ -103,6 +103,9 @@ public sealed class ClipVisionModel : nn.Module<Tensor, Tensor>
     }
 
     public ClipVisionTransformer VisionModel => vision_model;
+    public int ImageSize => Config.ImageSize;
+    public int HiddenSize => Config.HiddenSize;
+    public int NumTokens => Config.NumPatches;
 
     /// pixels [B, C, S, S] → patch features of SelectLayer, class token dropped: [B, numPatches, width].
     public override Tensor forward(Tensor pixels) => Features(pixels, SelectLayer);
