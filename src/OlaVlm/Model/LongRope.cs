@@ -21,7 +21,9 @@ public sealed record LongRopeScaling(string Type, double[] ShortFactor, double[]
                    ?? throw new InvalidDataException($"{source}: rope_scaling has no 'type'");
         if (!Types.Contains(type))
             throw new NotSupportedException($"{source}: rope_scaling type '{type}' is not supported (implemented: {string.Join(", ", Types)})");
-        double[] Factors(string key) => o[key] is JsonArray a ? a.Select(x => x!.GetValue<double>()).ToArray()
+        double[] Factors(string key) => o[key] is JsonArray a ? a.Select(x => x is JsonValue v && double.TryParse(v.ToJsonString(),
+                System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) ? d
+                : throw new InvalidDataException($"{source}: rope_scaling {key} holds a non-number {x?.ToJsonString()}")).ToArray()
             : throw new InvalidDataException($"{source}: rope_scaling '{type}' needs the list '{key}'");
         return new LongRopeScaling(type, Factors("short_factor"), Factors("long_factor"), originalMax);
     }

@@ -108,7 +108,8 @@ public static class Pretrained
 
     const long TiktokenImageIndex = -200;
 
-    static ClipVisionConfig ReadClipVisionConfig(string dir)
+    /// The vision tower config of an HF CLIPModel (vision_config) or CLIPVisionModel directory.
+    public static ClipVisionConfig ReadClipVisionConfig(string dir)
     {
         var root = ReadConfig(dir);
         var j = root["vision_config"] ?? root;
