@@ -55,7 +55,8 @@ public sealed record ChatTemplate(
     /// boundaries are exact.
     public RenderedChat Render(ITokenizer tok, IReadOnlyList<ChatTurn> turns, bool addGenerationPrompt = false)
     {
-        if (EncodeWhole) return RenderWhole(tok, turns, addGenerationPrompt);
+        CheckTurns(turns, addGenerationPrompt);
+        if (EncodeWhole) return RenderWhole(tok, turns);
         var ids = new List<long>(); var labels = new List<long>();
         void Add(string text, bool supervised)
         {
@@ -68,23 +69,16 @@ public sealed record ChatTemplate(
         int systemLength = ids.Count;
         for (int i = 0; i < turns.Count; i++)
         {
-            var expected = i % 2 == 0 ? ChatRole.User : ChatRole.Assistant;
-            if (turns[i].Role != expected) throw new ArgumentException($"ChatTemplate {Name}: turn {i} is {turns[i].Role}, expected {expected}");
             if (turns[i].Role == ChatRole.User) { Add(UserPrefix + turns[i].Content + UserSuffix, false); Add(AssistantPrefix, false); }
             else { Add(turns[i].Content, true); ids.Add(StopId(tok)); labels.Add(ids[^1]); }
         }
-        if (addGenerationPrompt && (turns.Count == 0 || turns[^1].Role != ChatRole.User))
-            throw new ArgumentException($"ChatTemplate {Name}: a generation prompt must end with a user turn");
-        if (!addGenerationPrompt && turns.Count > 0 && turns[^1].Role == ChatRole.User)
-            throw new ArgumentException($"ChatTemplate {Name}: conversation ends with an unanswered user turn (use addGenerationPrompt)");
         return new RenderedChat(ids.ToArray(), labels.ToArray(), systemLength);
     }
 
     /// The same segments and labels, tokenized as one string. Segment boundaries are found by encoding each prefix of
     /// the text; a tokenizer that merges tokens across a boundary would make labels ambiguous, so that throws.
-    RenderedChat RenderWhole(ITokenizer tok, IReadOnlyList<ChatTurn> turns, bool addGenerationPrompt)
+    RenderedChat RenderWhole(ITokenizer tok, IReadOnlyList<ChatTurn> turns)
     {
-        CheckTurns(turns, addGenerationPrompt);
         var segments = new List<(string Text, bool Supervised)> { (System, false) };
         foreach (var turn in turns)
             if (turn.Role == ChatRole.User) { segments.Add((UserPrefix + turn.Content + UserSuffix, false)); segments.Add((AssistantPrefix, false)); }
