@@ -9,12 +9,15 @@ namespace OlaVlm.Model;
 public static class Checkpoint
 {
     /// Writes the module's parameters (optionally renamed, e.g. HfNames.ToLlava) to one safetensors file.
-    /// include filters by our parameter name (e.g. leave out a frozen tower).
-    public static void Save(nn.Module module, string path, Func<string, string>? rename = null, Func<string, bool>? include = null)
+    /// include filters by our parameter name (e.g. leave out a frozen tower); layout rewrites the whole renamed
+    /// dictionary (e.g. Phi3Weights.Fuse).
+    public static void Save(nn.Module module, string path, Func<string, string>? rename = null, Func<string, bool>? include = null,
+        Func<IReadOnlyDictionary<string, Tensor>, Dictionary<string, Tensor>>? layout = null)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         using var scope = NewDisposeScope();
         var sd = module.state_dict().Where(kv => include?.Invoke(kv.Key) ?? true).ToDictionary(kv => rename?.Invoke(kv.Key) ?? kv.Key, kv => kv.Value.detach().cpu().contiguous());
+        if (layout is not null) sd = layout(sd).ToDictionary(kv => kv.Key, kv => kv.Value.contiguous());
         using var stream = File.Create(path);
         Safetensors.SaveStateDict(stream, sd);
     }

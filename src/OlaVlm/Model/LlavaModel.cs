@@ -30,6 +30,10 @@ public sealed record LlavaConfig(ClipVisionConfig Vision, LlamaConfig Text, long
 
     public static LlavaConfig Llava15Llama3_8B(long imageTokenId = -200) =>
         new(ClipVisionConfig.VitL14_336(), LlamaConfig.Llama3_8B(), imageTokenId);
+
+    /// The paper's other language model: Phi-3-mini-4k-instruct behind the same CLIP tower.
+    public static LlavaConfig Llava15Phi3Mini(long imageTokenId = -200) =>
+        new(ClipVisionConfig.VitL14_336(), Phi3Config.Mini4k(), imageTokenId);
 }
 
 /// Result of LlavaModel.forward(pixels, samples): the assembled batch (spans), decoder output, NTP loss.
