@@ -72,9 +72,10 @@ public sealed class UnClipImageEncoderTeacher : ITeacher
 
     public Tensor? Decode(Tensor embedding) => null;
 
+    /// Cache key: kind, encoder config, preprocessing and the weights file's SHA-256.
     public static string Hash(ClipVisionConfig c, ClipImageProcessor p, string weightsSha256) =>
         Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(
-            $"gen|unclip|{c}|{p with { ImageMean = p.Mean, ImageStd = p.Std }}|{string.Join(",", p.Mean)}|{string.Join(",", p.Std)}|{weightsSha256}"))).ToLowerInvariant();
+            $"gen|unclip|{c}|{p with { ImageMean = null, ImageStd = null }}|{string.Join(",", p.Mean)}|{string.Join(",", p.Std)}|{weightsSha256}"))).ToLowerInvariant();
 
     public void Dispose() => model.Dispose();
 }

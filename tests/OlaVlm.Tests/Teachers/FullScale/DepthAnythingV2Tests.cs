@@ -13,7 +13,7 @@ namespace OlaVlm.Tests.Teachers.FullScale;
 /// and normalised depth pictures from PNG images; strict loading.
 public class DepthAnythingV2Tests(ITestOutputHelper output)
 {
-    static string TinyPth => TeacherFixtures.Path_("dav2", "tiny_dav2.pth");
+    static string TinyPth => TeacherFixtures.At("dav2", "tiny_dav2.pth");
 
     static DepthAnythingV2Teacher TinyTeacher() =>
         DepthAnythingV2Teacher.Load(TinyPth, DepthAnythingV2Config.Tiny(), CPU);

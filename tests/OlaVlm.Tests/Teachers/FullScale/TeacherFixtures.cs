@@ -13,13 +13,13 @@ static class TeacherFixtures
     public const double Tolerance = 1e-4;
 
     public static string Dir => Path.Combine(Paths.RepoRoot, "tests", "OlaVlm.Tests", "Fixtures", "Teachers");
-    public static string Path_(params string[] parts) => Path.Combine([Dir, .. parts]);
+    public static string At(params string[] parts) => Path.Combine([Dir, .. parts]);
 
-    public static Dictionary<string, Tensor> Read(params string[] parts) => Checkpoint.Read(Path_(parts));
+    public static Dictionary<string, Tensor> Read(params string[] parts) => Checkpoint.Read(At(parts));
 
     /// The two test images: 40×30 (both pipelines upsample it) and 300×250 (the CLIP one downsamples it).
     public static List<Image<Rgb24>> Images() =>
-        [ImageLoader.Load(Path_("image0_40x30.png")), ImageLoader.Load(Path_("image1_300x250.png"))];
+        [ImageLoader.Load(At("image0_40x30.png")), ImageLoader.Load(At("image1_300x250.png"))];
 
     public static double MaxAbs(Tensor a, Tensor b)
     {
@@ -51,7 +51,7 @@ static class TeacherFixtures
     /// Every key of a committed shape manifest (names and shapes of a real checkpoint).
     public static Dictionary<string, long[]> Manifest(string file)
     {
-        var keys = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path_(file)))!["keys"]!.AsObject();
+        var keys = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(At(file)))!["keys"]!.AsObject();
         return keys.ToDictionary(kv => kv.Key, kv => kv.Value!.AsArray().Select(x => x!.GetValue<long>()).ToArray());
     }
 }

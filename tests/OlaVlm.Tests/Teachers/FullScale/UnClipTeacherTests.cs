@@ -12,7 +12,7 @@ namespace OlaVlm.Tests.Teachers.FullScale;
 /// fp16 weights and strict loading.
 public class UnClipTeacherTests(ITestOutputHelper output)
 {
-    static string Dir => TeacherFixtures.Path_("unclip");
+    static string Dir => TeacherFixtures.At("unclip");
 
     [Fact]
     public void ImageEmbedsMatchGetGenFeats()
