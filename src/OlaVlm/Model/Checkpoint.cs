@@ -27,12 +27,12 @@ public static class Checkpoint
     /// layout) or pytorch_model.bin. Tensors land on the CPU.
     public static Dictionary<string, Tensor> Read(string path)
     {
-        if (File.Exists(path)) return IsPickle(path) ? ReadPickle(path) : Safetensors.LoadStateDict(path);
+        if (File.Exists(path)) return ReadFile(path);
         if (!Directory.Exists(path)) throw new FileNotFoundException($"Checkpoint: no file or directory '{path}'");
         var single = Path.Combine(path, "model.safetensors");
-        if (File.Exists(single)) return Safetensors.LoadStateDict(single);
+        if (File.Exists(single)) return ReadFile(single);
         var bin = Path.Combine(path, "pytorch_model.bin");
-        if (File.Exists(bin)) return ReadPickle(bin);
+        if (File.Exists(bin)) return ReadFile(bin);
         var index = Path.Combine(path, "model.safetensors.index.json");
         if (!File.Exists(index)) throw new FileNotFoundException($"Checkpoint: '{path}' has neither model.safetensors nor model.safetensors.index.json");
         var map = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(index))?["weight_map"]?.AsObject()
@@ -41,6 +41,17 @@ public static class Checkpoint
         foreach (var shard in map.Select(kv => kv.Value!.GetValue<string>()).Distinct())
             foreach (var kv in Safetensors.LoadStateDict(Path.Combine(path, shard))) all[kv.Key] = kv.Value;
         return all;
+    }
+
+    /// One file; a truncated or corrupt one fails with an error that names it (the readers' own messages do not).
+    static Dictionary<string, Tensor> ReadFile(string path)
+    {
+        try { return IsPickle(path) ? ReadPickle(path) : Safetensors.LoadStateDict(path); }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new InvalidDataException($"Checkpoint {path} ({new FileInfo(path).Length} bytes) is truncated or not a " +
+                                           $"{(IsPickle(path) ? "torch.save'd state dict" : "safetensors file")}: {e.GetType().Name}: {e.Message}", e);
+        }
     }
 
     static bool IsPickle(string path) => Path.GetExtension(path).ToLowerInvariant() is ".bin" or ".pt" or ".pth";

@@ -58,6 +58,16 @@ public static class Pretrained
         return model;
     }
 
+    /// Loads an HF CLIPVisionModelWithProjection directory (e.g. SD-2.1-unCLIP's image_encoder/: config.json +
+    /// model.safetensors, fp16 there) into `dtype` (default: the default dtype); weights are converted on copy.
+    public static ClipVisionModelWithProjection LoadClipVisionWithProjection(string dir, Device? device = null, ScalarType? dtype = null)
+    {
+        var config = ReadClipVisionConfig(dir);
+        var model = WithDefaultDtype(dtype, () => new ClipVisionModelWithProjection(config, device));
+        Checkpoint.Load(model, dir, HfNames.FromHfClipVisionWithProjection);
+        return model;
+    }
+
     /// Loads an original-LLaVA directory (config.json with Llama keys + mm_* keys; weights named model.*,
     /// model.mm_projector.*, lm_head.*) plus the CLIP directory its mm_vision_tower names. The image
     /// placeholder is LLaVA's IMAGE_TOKEN_INDEX (−200) unless given.
@@ -108,18 +118,20 @@ public static class Pretrained
 
     const long TiktokenImageIndex = -200;
 
-    /// The vision tower config of an HF CLIPModel (vision_config) or CLIPVisionModel directory.
+    /// The vision tower config of an HF CLIPModel (vision_config), CLIPVisionModel or CLIPVisionModelWithProjection directory.
     public static ClipVisionConfig ReadClipVisionConfig(string dir)
     {
         var root = ReadConfig(dir);
         var j = root["vision_config"] ?? root;
         string src = Path.Combine(dir, "config.json");
         int I(string k) => j[k]?.GetValue<int>() ?? throw new InvalidDataException($"{src}: missing vision key '{k}'");
-        // ClipMlp computes quick-GELU, the activation OpenAI's CLIP weights (and HF's config default) use.
-        if (j["hidden_act"]?.GetValue<string>() is string act && act != "quick_gelu")
-            throw new NotSupportedException($"{src}: vision hidden_act '{act}' is not supported (ClipMlp computes quick_gelu)");
+        // ClipMlp computes quick-GELU (OpenAI's CLIPs, HF's default) or exact GELU (OpenCLIP conversions); nothing else.
+        var act = j["hidden_act"]?.GetValue<string>() ?? "quick_gelu";
+        if (act is not ("quick_gelu" or "gelu"))
+            throw new NotSupportedException($"{src}: vision hidden_act '{act}' is not supported (ClipMlp computes quick_gelu or gelu)");
         return new ClipVisionConfig(I("hidden_size"), I("intermediate_size"), I("num_hidden_layers"), I("num_attention_heads"),
-            I("image_size"), I("patch_size"), j["num_channels"]?.GetValue<int>() ?? 3, j["layer_norm_eps"]?.GetValue<double>() ?? 1e-5);
+            I("image_size"), I("patch_size"), j["num_channels"]?.GetValue<int>() ?? 3, j["layer_norm_eps"]?.GetValue<double>() ?? 1e-5,
+            act, j["projection_dim"]?.GetValue<int>() ?? root["projection_dim"]?.GetValue<int>() ?? 512);
     }
 
     public static JsonNode ReadConfig(string dir)

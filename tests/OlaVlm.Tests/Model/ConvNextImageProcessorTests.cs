@@ -51,8 +51,8 @@ public class ConvNextImageProcessorTests(ITestOutputHelper output)
     public void PilBicubicKeepsAConstantImageAndTheSizeWhenUnchanged()
     {
         var flat = Enumerable.Repeat((byte)93, 17 * 11 * 3).ToArray();
-        Assert.All(PilResize.Bicubic(flat, 17, 11, 40, 5), v => Assert.Equal(93, v));
-        Assert.Equal(flat, PilResize.Bicubic(flat, 17, 11, 17, 11));
-        Assert.Throws<ArgumentException>(() => PilResize.Bicubic(flat, 17, 12, 4, 4));
+        Assert.All(OlaVlm.World.PilResize.Bicubic(flat, 17, 11, 40, 5), v => Assert.Equal(93, v));
+        Assert.Equal(flat, OlaVlm.World.PilResize.Bicubic(flat, 17, 11, 17, 11));
+        Assert.Throws<ArgumentException>(() => OlaVlm.World.PilResize.Bicubic(flat, 17, 12, 4, 4));
     }
 }

@@ -128,8 +128,8 @@ public class Phi3Tests(ITestOutputHelper output)
         File.WriteAllText(Path.Combine(dir, "config.json"), unknown.ToJsonString());
         Assert.Contains("model_type 'gemma'", Assert.Throws<NotSupportedException>(() => Pretrained.LoadCausalLm(dir, CPU)).Message);
         var clip = JsonNode.Parse(File.ReadAllText(Path.Combine(Full("clip_vit_l14_336"), "config.json")))!;
-        clip["vision_config"]!["hidden_act"] = "gelu";
+        clip["vision_config"]!["hidden_act"] = "silu";
         File.WriteAllText(Path.Combine(dir, "config.json"), clip.ToJsonString());
-        Assert.Contains("vision hidden_act 'gelu'", Assert.Throws<NotSupportedException>(() => Pretrained.ReadClipVisionConfig(dir)).Message);
+        Assert.Contains("vision hidden_act 'silu'", Assert.Throws<NotSupportedException>(() => Pretrained.ReadClipVisionConfig(dir)).Message);
     }
 }
