@@ -68,7 +68,7 @@ public static class OneFormerCheckpoint
             {
                 if (file.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) CheckSafetensors(file);
                 try { foreach (var (k, t) in Checkpoint.Read(file)) sd[k] = t; }
-                catch (Exception e) when (e is not InvalidDataException and not FileNotFoundException)
+                catch (Exception e) when (!e.Message.Contains(file))
                 {
                     throw new InvalidDataException($"{file}: cannot be read as a checkpoint (truncated or corrupt?): {e.GetType().Name}: {e.Message}", e);
                 }
