@@ -30,8 +30,8 @@ public sealed record ClipVisionConfig(
     /// 64×64 images, 8×8 patches → 64 image tokens; trains on a CPU.
     public static ClipVisionConfig Miniature() => new(64, 256, 4, 4, ImageSize: 64, PatchSize: 8);
 
-    /// openai/clip-vit-large-patch14-336: 24 layers, width 1024, 576 patch tokens.
-    public static ClipVisionConfig VitL14_336() => new(1024, 4096, 24, 16, ImageSize: 336, PatchSize: 14);
+    /// openai/clip-vit-large-patch14-336: 24 layers, width 1024, 576 patch tokens, a 768-wide projection.
+    public static ClipVisionConfig VitL14_336() => new(1024, 4096, 24, 16, ImageSize: 336, PatchSize: 14, ProjectionDim: 768);
 
     /// stabilityai/stable-diffusion-2-1-unclip image_encoder/config.json: OpenCLIP ViT-H/14 at 224², 257 tokens.
     public static ClipVisionConfig VitH14UnClip() => new(1280, 5120, 32, 16, ImageSize: 224, PatchSize: 14, HiddenAct: "gelu", ProjectionDim: 1024);

@@ -109,7 +109,8 @@ public static class Pretrained
         var v = c.Vision;
         var clip = new JsonObject { ["model_type"] = "clip_vision_model", ["hidden_size"] = v.HiddenSize, ["intermediate_size"] = v.IntermediateSize,
             ["num_hidden_layers"] = v.NumLayers, ["num_attention_heads"] = v.NumHeads, ["image_size"] = v.ImageSize,
-            ["patch_size"] = v.PatchSize, ["num_channels"] = v.NumChannels, ["layer_norm_eps"] = v.LayerNormEps };
+            ["patch_size"] = v.PatchSize, ["num_channels"] = v.NumChannels, ["layer_norm_eps"] = v.LayerNormEps,
+            ["hidden_act"] = v.HiddenAct, ["projection_dim"] = v.ProjectionDim };
         File.WriteAllText(Path.Combine(clipDir, "config.json"), clip.ToJsonString(opts));
         Checkpoint.Save(model.VisionTower, Path.Combine(clipDir, "model.safetensors"));
         Checkpoint.Save(model, Path.Combine(llavaDir, "model.safetensors"), HfNames.ToLlava, n => !n.StartsWith("vision_tower."),
