@@ -1,3 +1,4 @@
+using OlaVlm.Core;
 using OlaVlm.World;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
@@ -38,18 +39,17 @@ public sealed record ConvNextImageProcessor(int Size, bool PadToSquare = true, N
     public float[] Pixels(Image<Rgb24> image)
     {
         if (Size <= 0) throw new ArgumentOutOfRangeException(nameof(Size), Size, "ConvNextImageProcessor: size must be positive");
-        int w = image.Width, h = image.Height;
-        var px = new Rgb24[w * h];
-        image.CopyPixelDataTo(px);
-        var rgb = new byte[w * h * 3];
-        for (int i = 0; i < px.Length; i++) { rgb[3 * i] = px[i].R; rgb[3 * i + 1] = px[i].G; rgb[3 * i + 2] = px[i].B; }
-        if (PadToSquare) (rgb, w, h) = ExpandToSquare(rgb, w, h);
-        // torchvision Resize(int): the shorter side becomes Size, the longer int(Size · long / short).
-        int nw = w <= h ? Size : (int)((long)Size * w / h), nh = w <= h ? (int)((long)Size * h / w) : Size;
-        rgb = PilResize.Bicubic(rgb, w, h, nw, nh);
+        var rgb = RgbPixels.From(image);
+        if (PadToSquare)
+        {
+            var (square, side, _) = ExpandToSquare(rgb.Data, rgb.Width, rgb.Height);
+            rgb = new RgbPixels(square, side, side);
+        }
+        // torchvision Resize(int) on a PIL image: the shorter side becomes Size, Pillow bicubic.
+        rgb = PilResize.ShortestEdge(rgb, Size);
         // torchvision CenterCrop: offsets int(round(Δ / 2)), Python's round (half to even).
-        int top = (int)Math.Round((nh - Size) / 2.0, MidpointRounding.ToEven), left = (int)Math.Round((nw - Size) / 2.0, MidpointRounding.ToEven);
-        return Normalise(rgb, nw, top, left);
+        int top = (int)Math.Round((rgb.Height - Size) / 2.0, MidpointRounding.ToEven), left = (int)Math.Round((rgb.Width - Size) / 2.0, MidpointRounding.ToEven);
+        return Normalise(rgb.Data, rgb.Width, top, left);
     }
 
     /// LLaVA's expand2square: the image pasted centred (offset (side − short) // 2) on a PadColor square.

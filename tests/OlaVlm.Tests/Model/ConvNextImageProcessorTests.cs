@@ -1,5 +1,4 @@
 using OlaVlm.Model;
-using OlaVlm.World;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using TorchSharp.PyBridge;
@@ -45,14 +44,5 @@ public class ConvNextImageProcessorTests(ITestOutputHelper output)
         var batch = ConvNextImageProcessor.For(ConvNextConfig.Miniature(32)).Preprocess([a, b], CPU);
         Assert.Equal(new long[] { 2, 3, 32, 32 }, batch.shape);
         Assert.Equal((10 / 255f - 0.48145466f) / 0.26862954f, batch[0, 0, 16, 16].item<float>(), 1e-6);
-    }
-
-    [Fact]
-    public void PilBicubicKeepsAConstantImageAndTheSizeWhenUnchanged()
-    {
-        var flat = Enumerable.Repeat((byte)93, 17 * 11 * 3).ToArray();
-        Assert.All(OlaVlm.World.PilResize.Bicubic(flat, 17, 11, 40, 5), v => Assert.Equal(93, v));
-        Assert.Equal(flat, OlaVlm.World.PilResize.Bicubic(flat, 17, 11, 17, 11));
-        Assert.Throws<ArgumentException>(() => OlaVlm.World.PilResize.Bicubic(flat, 17, 12, 4, 4));
     }
 }

@@ -1,3 +1,4 @@
+using OlaVlm.Core;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using static TorchSharp.torch;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using OlaVlm.Core;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using static TorchSharp.torch;
@@ -68,7 +69,7 @@ public sealed record OneFormerProcessorConfig
 
 /// OLA-VLM's seg-teacher input (`_get_seg_targets`): the image resized to 768×768 with PIL's default filter
 /// (bicubic for RGB), then OneFormerProcessor: PIL resize by the shortest-edge rule (768² → 800²), ×rescale_factor,
-/// (x − mean) / std, channels first. Every step is the reference's arithmetic (PilResample for PIL; float64 rescale
+/// (x − mean) / std, channels first. Every step is the reference's arithmetic (Core.PilResize for PIL; float64 rescale
 /// cast to float32, then float32 normalisation, as numpy does), so pixel values match bit for bit.
 public sealed class OneFormerPreprocess(OneFormerProcessorConfig processor, int squareSize = 768)
 {
@@ -85,14 +86,14 @@ public sealed class OneFormerPreprocess(OneFormerProcessorConfig processor, int 
     }
 
     /// Step 1, `img.resize((768, 768))`.
-    public RgbPixels Square(RgbPixels image) => PilResample.Resize(image, SquareSize, SquareSize, PilFilter.Bicubic);
+    public RgbPixels Square(RgbPixels image) => PilResize.Resize(image, SquareSize, SquareSize, PilFilter.Bicubic);
 
     /// Step 2, the processor's resize.
     public RgbPixels Resize(RgbPixels image)
     {
         if (!Processor.DoResize) return image;
         var (h, w) = Processor.FixedSize ?? ProcessorSize(image.Height, image.Width, Processor.ShortestEdge, Processor.LongestEdge);
-        return PilResample.Resize(image, w, h, Processor.Resample);
+        return PilResize.Resize(image, w, h, Processor.Resample);
     }
 
     /// Step 3, rescale and normalise into `dest` (channels first, [3, H, W]).

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using OlaVlm.Core;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using static TorchSharp.torch;
@@ -62,16 +63,9 @@ public sealed record ClipImageProcessor(
 
     void Fill(Image<Rgb24> image, Span<float> chw)
     {
-        int w = image.Width, h = image.Height;
-        var rgb = PilResize.RgbBytes(image);
-        if (DoResize)
-        {
-            int shortSide = Math.Min(w, h), longSide = Math.Max(w, h);
-            int newLong = (int)((long)ShortestEdge * longSide / (double)shortSide);
-            var (nw, nh) = w <= h ? (ShortestEdge, newLong) : (newLong, ShortestEdge);
-            rgb = PilResize.Bicubic(rgb, w, h, nw, nh);
-            (w, h) = (nw, nh);
-        }
+        var pixels = RgbPixels.From(image);
+        if (DoResize) pixels = PilResize.ShortestEdge(pixels, ShortestEdge);
+        var (rgb, h, w) = pixels;
         int top = 0, left = 0;
         if (DoCenterCrop)
         {

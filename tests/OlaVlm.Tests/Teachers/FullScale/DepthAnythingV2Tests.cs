@@ -47,7 +47,7 @@ public class DepthAnythingV2Tests(ITestOutputHelper output)
         var images = TeacherFixtures.Images();
         for (int i = 0; i < images.Count; i++)
         {
-            var resized = OlaVlm.Teachers.PilResize.Bicubic(images[i], 336, 336);
+            var resized = PilResize.Bicubic(images[i], 336, 336);
             Assert.Equal(want["resized_checksum"][i].data<double>().ToArray(), TeacherFixtures.Checksum(resized, 336, 336));
         }
         var pixels = teacher.Preprocess(images);

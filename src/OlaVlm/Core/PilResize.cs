@@ -1,47 +1,32 @@
-using System.Runtime.InteropServices;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
-namespace OlaVlm.Teachers.OneFormer;
-
-/// An 8-bit RGB image as PIL and numpy hold it: rows top to bottom, pixels R, G, B interleaved ([H, W, 3]).
-public sealed record RgbPixels(byte[] Data, int Height, int Width)
-{
-    public static RgbPixels From(Image<Rgb24> image)
-    {
-        var data = new byte[image.Height * image.Width * 3];
-        image.CopyPixelDataTo(MemoryMarshal.Cast<byte, Rgb24>(data.AsSpan()));
-        return new RgbPixels(data, image.Height, image.Width);
-    }
-
-    public static RgbPixels FromBytes(byte[] hwc, int height, int width) =>
-        hwc.Length == height * width * 3 ? new RgbPixels(hwc, height, width)
-            : throw new ArgumentException($"RgbPixels: {hwc.Length} bytes for a {height}×{width} RGB image (needs {height * width * 3})");
-}
+namespace OlaVlm.Core;
 
 /// PIL's resampling filters by their Image.Resampling numbers (the `resample` of a preprocessor_config.json).
 public enum PilFilter { Bilinear = 2, Bicubic = 3 }
 
-/// Image.resize of Pillow for 8-bit RGB images, reproduced so that targets match the reference's pixels exactly:
-/// the reference resizes with PIL twice (`img.resize((768, 768))`, bicubic, then the processor's bilinear resize).
-/// Pillow's algorithm (its Resample.c): a separable convolution, horizontal pass then vertical, each output sample
-/// the filter centred on ((i + 0.5)·scale), widened by the scale when shrinking (antialiasing), weights normalised to
-/// sum 1 then rounded to 22-bit fixed point; 8-bit intermediate rows (clipped) between the passes.
-/// No reducing_gap (the reference passes none).
-public static class PilResample
+/// Pillow's `Image.resize(size, filter)` for 8-bit RGB, byte for byte, so that preprocessing the reference runs
+/// through PIL (directly, through torchvision's Resize on a PIL image, or through a transformers image processor)
+/// gives the same pixels here; ImageSharp's bicubic differs by a level or two. The algorithm of Pillow's
+/// libImaging/Resample.c: a separable convolution, horizontal pass first, each output sample the filter centred on
+/// (i + 0.5)·scale and widened by the scale when shrinking (antialiasing); weights normalised to sum 1, then rounded
+/// to 22-bit fixed point; each pass rounds and clips to a byte. Bicubic is the a = −0.5 cubic of support 2, bilinear
+/// the triangle of support 1. No reducing_gap (no caller passes one).
+public static class PilResize
 {
     const int PrecisionBits = 32 - 8 - 2;
 
-    public static RgbPixels Resize(RgbPixels src, int width, int height, PilFilter filter)
+    public static RgbPixels Resize(RgbPixels src, int width, int height, PilFilter filter = PilFilter.Bicubic)
     {
-        if (width < 1 || height < 1) throw new ArgumentException($"PilResample: target size {width}×{height}");
-        if (width == src.Width && height == src.Height) return src with { Data = (byte[])src.Data.Clone() };
+        if (width < 1 || height < 1) throw new ArgumentException($"PilResize: target size {width}×{height} from {src.Width}×{src.Height}");
+        if (width == src.Width && height == src.Height) return src with { Data = (byte[])src.Data.Clone() };   // Pillow returns a copy
         var (boundsH, kernelH, ksizeH) = Coefficients(src.Width, width, filter);
         var (boundsV, kernelV, ksizeV) = Coefficients(src.Height, height, filter);
         var image = src;
         if (width != src.Width)
         {
-            // Only the rows the vertical pass reads, as Pillow does (it matters only for its bounds).
+            // Only the rows the vertical pass reads, as Pillow does (the same bytes; it saves work when shrinking).
             int first = boundsV[0], last = boundsV[2 * height - 2] + boundsV[2 * height - 1];
             image = Horizontal(src, first, last - first, width, boundsH, kernelH, ksizeH);
             for (int i = 0; i < height; i++) boundsV[2 * i] -= first;
@@ -50,11 +35,35 @@ public static class PilResample
         return image;
     }
 
-    static double Support(PilFilter f) => f switch { PilFilter.Bilinear => 1.0, PilFilter.Bicubic => 2.0, _ => throw new ArgumentException($"PilResample: filter {f}") };
+    /// rgb: height × width × 3 bytes, row-major → outHeight × outWidth × 3 bytes, bicubic.
+    public static byte[] Bicubic(byte[] rgb, int width, int height, int outWidth, int outHeight) =>
+        Resize(RgbPixels.FromBytes(rgb, height, width), outWidth, outHeight).Data;
+
+    /// An ImageSharp image resized as Pillow's bicubic would, as outHeight × outWidth × 3 bytes.
+    public static byte[] Bicubic(Image<Rgb24> image, int outWidth, int outHeight) =>
+        Resize(RgbPixels.From(image), outWidth, outHeight).Data;
+
+    /// The shorter side to `edge`, the longer to int(edge · long / short), bicubic: torchvision's Resize(int) and
+    /// transformers' `size={"shortest_edge": edge}` compute the same size.
+    public static RgbPixels ShortestEdge(RgbPixels src, int edge)
+    {
+        if (edge < 1) throw new ArgumentException($"PilResize: shortest edge {edge} must be positive");
+        int shortSide = Math.Min(src.Width, src.Height), longSide = Math.Max(src.Width, src.Height);
+        int newLong = (int)((long)edge * longSide / shortSide);
+        var (w, h) = src.Width <= src.Height ? (edge, newLong) : (newLong, edge);
+        return Resize(src, w, h);
+    }
+
+    static double Support(PilFilter f) => f switch
+    {
+        PilFilter.Bilinear => 1.0,
+        PilFilter.Bicubic => 2.0,
+        _ => throw new ArgumentException($"PilResize: filter {f} is not implemented (bilinear or bicubic)")
+    };
 
     static double Filter(PilFilter f, double x)
     {
-        if (x < 0.0) x = -x;
+        x = Math.Abs(x);
         if (f == PilFilter.Bilinear) return x < 1.0 ? 1.0 - x : 0.0;
         const double a = -0.5;
         if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
@@ -62,7 +71,8 @@ public static class PilResample
         return 0.0;
     }
 
-    /// Per output sample: the first input index and count (bounds), and ksize fixed-point weights.
+    /// Pillow's precompute_coeffs + normalize_coeffs_8bpc: per output sample the first input index and the tap count
+    /// (bounds), and `ksize` fixed-point weights.
     static (int[] Bounds, int[] Kernel, int Ksize) Coefficients(int inSize, int outSize, PilFilter f)
     {
         double scale = (double)inSize / outSize, filterscale = Math.Max(scale, 1.0);
@@ -89,6 +99,7 @@ public static class PilResample
 
     static byte Clip8(int v) => (byte)Math.Clamp(v >> PrecisionBits, 0, 255);
 
+    /// Pillow's ImagingResampleHorizontal_8bpc over `rows` rows from `firstRow`.
     static RgbPixels Horizontal(RgbPixels src, int firstRow, int rows, int width, int[] bounds, int[] kernel, int ksize)
     {
         var o = new byte[rows * width * 3];
@@ -109,6 +120,7 @@ public static class PilResample
         return new RgbPixels(o, rows, width);
     }
 
+    /// Pillow's ImagingResampleVertical_8bpc.
     static RgbPixels Vertical(RgbPixels src, int height, int[] bounds, int[] kernel, int ksize)
     {
         int stride = src.Width * 3;
