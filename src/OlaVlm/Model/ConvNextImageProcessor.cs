@@ -1,5 +1,4 @@
 using OlaVlm.Core;
-using OlaVlm.World;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using static TorchSharp.torch;
@@ -21,7 +20,7 @@ public sealed record ConvNextImageProcessor(int Size, bool PadToSquare = true, N
 
     /// expand2square's fill: `tuple(int(x * 255) for x in image_processor.image_mean)`. The reference's
     /// ProcessorWrapper keeps CLIP's mean whatever the transform normalises with: (122, 116, 104).
-    public static Rgb24 PadColor { get; } = new((byte)(int)(0.48145466 * 255), (byte)(int)(0.4578275 * 255), (byte)(int)(0.40821073 * 255));
+    public static Rgb24 PadColor { get; } = new((byte)(int)(Normalization.Clip.Mean[0] * 255), (byte)(int)(Normalization.Clip.Mean[1] * 255), (byte)(int)(Normalization.Clip.Mean[2] * 255));
 
     /// One image → [3, Size, Size] float32 on `device` (default Core.Devices.Default).
     public Tensor Preprocess(Image<Rgb24> image, Device? device = null) =>

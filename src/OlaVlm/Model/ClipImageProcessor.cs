@@ -4,9 +4,10 @@ using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using static TorchSharp.torch;
 
-namespace OlaVlm.Teachers.UnClip;
+namespace OlaVlm.Model;
 
-/// transformers' CLIPImageProcessor as SD-2.1-unCLIP's `feature_extractor/preprocessor_config.json` sets it up:
+/// transformers' CLIPImageProcessor, as CLIP towers' preprocessor_config.json set it up (e.g. SD-2.1-unCLIP's
+/// `feature_extractor/`):
 /// RGB → resize the shortest edge to `ShortestEdge` (Pillow bicubic, long edge int(s · long / short)) → centre crop
 /// (top = (h − crop) // 2) → × RescaleFactor (float64, then float32) → (x − mean) / std in float32.
 public sealed record ClipImageProcessor(
@@ -21,8 +22,8 @@ public sealed record ClipImageProcessor(
     bool DoRescale = true,
     bool DoNormalize = true)
 {
-    public float[] Mean => ImageMean ?? [0.48145466f, 0.4578275f, 0.40821073f];
-    public float[] Std => ImageStd ?? [0.26862954f, 0.26130258f, 0.27577711f];
+    public float[] Mean => ImageMean ?? Normalization.Clip.Mean;
+    public float[] Std => ImageStd ?? Normalization.Clip.Std;
 
     /// Reads preprocessor_config.json; keys it lacks keep CLIP's defaults. Refuses what it does not implement
     /// (a resample other than 3 = bicubic, a size without shortest_edge) with the file and key in the message.
