@@ -1,3 +1,4 @@
+using OlaVlm.Model;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -18,23 +19,18 @@ public sealed class SwinPatchEmbeddings : nn.Module
         RegisterComponents();
     }
 
-    /// pixels [B, C, H, W] → (tokens [B, h·w, EmbedDim] row-major, h = ⌈H/P⌉, w = ⌈W/P⌉).
-    /// The P×P / stride-P convolution is computed as the matrix product it is (patches flattened in (channel, row,
-    /// column) order times the kernel viewed as [EmbedDim, C·P·P]), as ClipVisionEmbeddings does: the same numbers,
-    /// and it never meets libtorch's faulty oneDNN convolutions (Core.OneDnn). The parameter stays the Conv2d's.
+    /// pixels [B, C, H, W] → (tokens [B, h·w, EmbedDim] row-major, h = ⌈H/P⌉, w = ⌈W/P⌉). The P×P / stride-P
+    /// convolution is computed as the matrix product it is (Model.PatchEmbedding.AsMatmul says why).
     public (Tensor Tokens, long Height, long Width) forward(Tensor pixels)
     {
         using var scope = NewDisposeScope();
-        var w = projection.weight!;
-        long b = pixels.shape[0], c = pixels.shape[1], height = pixels.shape[2], width = pixels.shape[3];
-        if (c != w.shape[1])
-            throw new Core.ShapeMismatchException($"SwinPatchEmbeddings: pixels have {c} channels, the projection expects {w.shape[1]} (pixels {Core.Checked.Fmt(pixels.shape)})");
+        if (pixels.dim() != 4)
+            throw new Core.ShapeMismatchException($"SwinPatchEmbeddings: pixels {Core.Checked.Fmt(pixels.shape)} are not [B, C, H, W]");
+        long height = pixels.shape[2], width = pixels.shape[3];
         long padW = (patch - width % patch) % patch, padH = (patch - height % patch) % patch;
         var x = padW > 0 || padH > 0 ? nn.functional.pad(pixels, [0, padW, 0, padH]) : pixels;
-        long rows = (height + padH) / patch, cols = (width + padW) / patch;
-        var flat = x.reshape(b, c, rows, patch, cols, patch).permute(0, 2, 4, 1, 3, 5).reshape(b, rows * cols, c * patch * patch);
-        var tokens = nn.functional.linear(flat, w.view(w.shape[0], -1), projection.bias);
-        return (tokens.MoveToOuterDisposeScope(), rows, cols);
+        var tokens = PatchEmbedding.AsMatmul(x, projection.weight!, projection.bias, nameof(SwinPatchEmbeddings));
+        return (tokens.MoveToOuterDisposeScope(), (height + padH) / patch, (width + padW) / patch);
     }
 }
 
