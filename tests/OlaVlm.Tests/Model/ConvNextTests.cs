@@ -11,9 +11,11 @@ namespace OlaVlm.Tests.Model;
 
 /// The OpenCLIP ConvNeXt tower against the reference (fixtures from environment/fixtures/encoder_convnext.py:
 /// timm v1.0.8, open_clip v2.26.1, OLA-VLM 6032a6c), the XXL release's names and shapes, and LLaVA with it.
+/// Serial: MetaLayout builds on the meta device through torch's process-wide default device.
+[Collection(SerialCollection.Name)]
 public class ConvNextTests(ITestOutputHelper output)
 {
-    internal static string Fixture(string name) => Path.Combine(Paths.RepoRoot, "tests", "OlaVlm.Tests", "Fixtures", "Encoders", "convnext", name);
+    internal static string Fixture(string name) => TestFiles.Fixture("Encoders", "convnext", name);
 
     /// The miniature's shape as the fixture built it (timm convnext_xxlarge's code at widths 16–48).
     static ConvNextConfig Mini => ConvNextConfig.Miniature();
@@ -63,21 +65,23 @@ public class ConvNextTests(ITestOutputHelper output)
     public void XXLargeHasTheReleaseNamesAndShapes()
     {
         var manifest = JsonNode.Parse(File.ReadAllText(Fixture("xxlarge_manifest.json")))!;
-        var release = manifest["entries"]!.AsArray().Select(e => (Name: e![0]!.GetValue<string>(), Shape: e[1]!.AsArray().Select(d => d!.GetValue<long>()).ToArray())).ToList();
-        using var tower = new ClipConvNextVisionTower(ConvNextConfig.XXLarge(), new Device(DeviceType.META));
-        var ours = tower.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.shape);
-        Assert.All(tower.parameters(), p => Assert.Equal(DeviceType.META, p.device_type));
-
-        var kept = release.Where(r => ConvNextPretrained.FromOpenClip(r.Name) is not null)
-            .ToDictionary(r => ConvNextPretrained.FromOpenClip(r.Name)!, r => r.Shape);
-        Assert.Equal(kept.Keys.Order(), ours.Keys.Order());
-        foreach (var (name, shape) in kept) Assert.True(shape.SequenceEqual(ours[name]), $"{name}: release {Checked.Fmt(shape)}, ours {Checked.Fmt(ours[name])}");
+        var release = MetaLayout.ReadManifest(Fixture("xxlarge_manifest.json"));
+        int numTokens = 0, hidden = 0, reduction = 0;
+        var ours = MetaLayout.Shapes(d =>
+        {
+            var tower = new ClipConvNextVisionTower(ConvNextConfig.XXLarge(), d);
+            (numTokens, hidden, reduction) = (tower.NumTokens, tower.HiddenSize, tower.Config.Reduction);
+            return tower;
+        });
+        var kept = release.Where(r => ConvNextPretrained.FromOpenClip(r.Key) is not null)
+            .ToDictionary(r => ConvNextPretrained.FromOpenClip(r.Key)!, r => r.Value);
+        MetaLayout.AssertSame(kept, ours, "CLIP-ConvNeXt-XXL tower (release visual.* by the name rule)", output);
         Assert.Equal(["visual.head.proj.weight", "visual.trunk.head.norm.bias", "visual.trunk.head.norm.weight"],
-            release.Where(r => ConvNextPretrained.FromOpenClip(r.Name) is null).Select(r => r.Name).Order());
+            release.Keys.Where(k => ConvNextPretrained.FromOpenClip(k) is null).Order());
 
-        long total = ours.Values.Sum(s => s.Aggregate(1L, (a, d) => a * d));
+        long total = MetaLayout.Parameters(ours);
         Assert.Equal(manifest["parameters"]!.GetValue<long>() - 2 * 3072 - 1024 * 3072, total);
-        Assert.Equal((576, 3072, 32), (tower.NumTokens, tower.HiddenSize, tower.Config.Reduction));
+        Assert.Equal((576, 3072, 32), (numTokens, hidden, reduction));
         output.WriteLine($"XXL tower: {ours.Count} tensors, {total:N0} parameters (release visual: {release.Count}, {manifest["parameters"]}).");
     }
 
@@ -101,7 +105,7 @@ public class ConvNextTests(ITestOutputHelper output)
         {
             var path = Path.Combine(dir, name);
             if (name.EndsWith(".bin")) File.Copy(Fixture(name), path);
-            else SaveSafetensors(path, Checkpoint.Read(Fixture(ConvNextPretrained.BinFile)));
+            else TestFiles.SaveSafetensors(path, Checkpoint.Read(Fixture(ConvNextPretrained.BinFile)));
             var bytes = File.ReadAllBytes(path);
             File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
             var e = Assert.Throws<InvalidDataException>(() => ConvNextPretrained.Load(path, Mini, CPU));
@@ -117,7 +121,7 @@ public class ConvNextTests(ITestOutputHelper output)
         sd.Remove("visual.trunk.stages.2.blocks.1.gamma");
         sd["visual.trunk.stages.3.downsample.1.weight"] = zeros(48, 32, 3, 3);
         var path = Path.Combine(TempDir(), ConvNextPretrained.SafetensorsFile);
-        SaveSafetensors(path, sd);
+        TestFiles.SaveSafetensors(path, sd);
         var e = Assert.Throws<CheckpointMismatchException>(() => ConvNextPretrained.Load(Path.GetDirectoryName(path)!, Mini, CPU));
         Assert.Equal(path, e.File);
         Assert.Equal(["stages.2.blocks.1.gamma"], e.Missing);
@@ -177,16 +181,5 @@ public class ConvNextTests(ITestOutputHelper output)
         Assert.Throws<ArgumentException>(() => new ClipConvNextVisionTower(Mini with { ImageSize = 100 }, CPU));
     }
 
-    static string TempDir()
-    {
-        var d = Path.Combine(Paths.OutDir("tests", "convnext"), Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(d);
-        return d;
-    }
-
-    static void SaveSafetensors(string path, Dictionary<string, Tensor> sd)
-    {
-        using var stream = File.Create(path);
-        Safetensors.SaveStateDict(stream, sd);
-    }
+    static string TempDir() => TestFiles.TempDir("convnext", "load");
 }

@@ -12,7 +12,7 @@ namespace OlaVlm.Tests.Model;
 public class LlmReferenceFixtureTests(ITestOutputHelper output)
 {
     const double Tolerance = 1e-4;
-    public static string Fixture(string name) => Path.Combine(Paths.RepoRoot, "tests", "OlaVlm.Tests", "Fixtures", "Llm", name);
+    public static string Fixture(string name) => TestFiles.Fixture("Llm", name);
 
     static Dictionary<string, Tensor> Expected(string name) => Checkpoint.Read(Path.Combine(Fixture(name), "expected.safetensors"));
 

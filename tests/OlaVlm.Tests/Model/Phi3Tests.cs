@@ -13,12 +13,7 @@ public class Phi3Tests(ITestOutputHelper output)
 {
     static string Full(string name) => LlmReferenceFixtureTests.Fixture(Path.Combine("full", name));
 
-    static string TempDir(string name)
-    {
-        var d = Path.Combine(Paths.OutDir("tests", "model"), name + "-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(d);
-        return d;
-    }
+    static string TempDir(string name) => TestFiles.TempDir("model", name);
 
     static LlamaConfig TinyPhi3(int? window = 3, LongRopeScaling? rope = null) =>
         new(40, HiddenSize: 32, IntermediateSize: 48, NumLayers: 2, NumHeads: 4, NumKvHeads: 4, RmsNormEps: 1e-5,
@@ -118,7 +113,7 @@ public class Phi3Tests(ITestOutputHelper output)
         foreach (var f in new[] { "config.json", "model.safetensors" }) File.Copy(Path.Combine(LlmReferenceFixtureTests.Fixture("phi3_window"), f), Path.Combine(dir, f));
         var sd = Checkpoint.Read(dir);
         sd["model.layers.1.self_attn.qkv_proj.weight"] = sd["model.layers.1.self_attn.qkv_proj.weight"][..90].contiguous();
-        using (var stream = File.Create(Path.Combine(dir, "model.safetensors"))) TorchSharp.PyBridge.Safetensors.SaveStateDict(stream, sd);
+        TestFiles.SaveSafetensors(Path.Combine(dir, "model.safetensors"), sd);
         var e = Assert.Throws<CheckpointMismatchException>(() => Pretrained.LoadCausalLm(dir, CPU));
         Assert.Contains(dir, e.Message);
         Assert.Contains("model.layers.1.self_attn.qkv_proj.weight: shape mismatch (model [96, 32], file [90, 32])", e.Message);

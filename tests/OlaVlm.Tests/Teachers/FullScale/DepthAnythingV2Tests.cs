@@ -2,7 +2,6 @@ using OlaVlm.Core;
 using OlaVlm.Model;
 using OlaVlm.Teachers;
 using OlaVlm.Teachers.DepthAnything;
-using TorchSharp.PyBridge;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
@@ -29,10 +28,10 @@ public class DepthAnythingV2Tests(ITestOutputHelper output)
         double worst = 0;
         for (int i = 0; i < 4; i++)
         {
-            worst = Math.Max(worst, TeacherFixtures.MaxAbs(feats[i].Patches, want[$"patch{i}"]));
-            worst = Math.Max(worst, TeacherFixtures.MaxAbs(feats[i].Cls, want[$"cls{i}"]));
+            worst = Math.Max(worst, TestFiles.MaxAbs(feats[i].Patches, want[$"patch{i}"]));
+            worst = Math.Max(worst, TestFiles.MaxAbs(feats[i].Cls, want[$"cls{i}"]));
         }
-        double depth = TeacherFixtures.MaxAbs(model.forward(want["input"]), want["depth"]);
+        double depth = TestFiles.MaxAbs(model.forward(want["input"]), want["depth"]);
         output.WriteLine($"70x42 px (5x3 patches from a 4x4 native grid): blocks max |err| {worst:e2}, depth {depth:e2} (depth scale {want["depth"].abs().max().item<float>():g3})");
         Assert.True(worst <= TeacherFixtures.Tolerance, $"blocks max error {worst:e2}");
         Assert.True(depth <= TeacherFixtures.Tolerance, $"depth max error {depth:e2}");
@@ -51,16 +50,16 @@ public class DepthAnythingV2Tests(ITestOutputHelper output)
             Assert.Equal(want["resized_checksum"][i].data<double>().ToArray(), TeacherFixtures.Checksum(resized, 336, 336));
         }
         var pixels = teacher.Preprocess(images);
-        double px = TeacherFixtures.MaxAbs(pixels[.., .., TensorIndex.Slice(null, null, 7), TensorIndex.Slice(null, null, 7)], want["pixels_sub7"]);
-        double pxSum = TeacherFixtures.MaxAbs(pixels.to(ScalarType.Float64).sum([1, 2, 3]), want["pixels_sum"]);
+        double px = TestFiles.MaxAbs(pixels[.., .., TensorIndex.Slice(null, null, 7), TensorIndex.Slice(null, null, 7)], want["pixels_sub7"]);
+        double pxSum = TestFiles.MaxAbs(pixels.to(ScalarType.Float64).sum([1, 2, 3]), want["pixels_sum"]);
 
         var target = teacher.Encode(pixels);
         Assert.Equal(new long[] { 576, 24 }, teacher.TargetShape);
-        double t = TeacherFixtures.MaxAbs(target, want["target"]);
+        double t = TestFiles.MaxAbs(target, want["target"]);
         var depth = teacher.Decode(target)!;
         Assert.Equal(new long[] { 2, 336, 336 }, depth.shape);
-        double d = TeacherFixtures.MaxAbs(depth[.., TensorIndex.Slice(null, null, 4), TensorIndex.Slice(null, null, 4)], want["depth_sub4"]);
-        double dSum = TeacherFixtures.MaxAbs(depth.to(ScalarType.Float64).sum([1, 2]), want["depth_sum"]);
+        double d = TestFiles.MaxAbs(depth[.., TensorIndex.Slice(null, null, 4), TensorIndex.Slice(null, null, 4)], want["depth_sub4"]);
+        double dSum = TestFiles.MaxAbs(depth.to(ScalarType.Float64).sum([1, 2]), want["depth_sum"]);
         output.WriteLine($"pixels max |err| {px:e2} (sums {pxSum:e2}); target [2, 576, 24] {t:e2}; depth picture {d:e2} (sums over 336² {dSum:e2})");
         Assert.True(px <= 1e-5 && pxSum <= 1e-2, $"pixels {px:e2}, sums {pxSum:e2}");
         Assert.True(t <= TeacherFixtures.Tolerance, $"target max error {t:e2}");
@@ -100,7 +99,7 @@ public class DepthAnythingV2Tests(ITestOutputHelper output)
         sd["pretrained.register_tokens"] = zeros(1, 4, 24);
         sd["pretrained.blocks.3.ls1.gamma"] = zeros(32);
         var path = Path.Combine(TeacherFixtures.TempDir("dav2-bad"), "bad.safetensors");
-        using (var f = File.Create(path)) Safetensors.SaveStateDict(f, sd);
+        TestFiles.SaveSafetensors(path, sd);
         var e = Assert.Throws<CheckpointMismatchException>(() => DepthAnythingV2.Load(path, DepthAnythingV2Config.Tiny(), CPU));
         output.WriteLine(e.Message);
         Assert.Equal(path, e.File);

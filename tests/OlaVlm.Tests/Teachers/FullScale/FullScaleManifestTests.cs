@@ -1,6 +1,5 @@
 using OlaVlm.Model;
 using OlaVlm.Teachers.DepthAnything;
-using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
@@ -9,54 +8,29 @@ namespace OlaVlm.Tests.Teachers.FullScale;
 /// The real checkpoints' key names and shapes at full size, without their weights: the committed manifests list
 /// what the reference code's full-size models hold (depth_anything_v2_{vits,vitb,vitl}.pth; SD-2.1-unCLIP's
 /// image_encoder), and our modules, built on the meta device (shapes only, nothing allocated), must hold exactly those.
-/// Serial: the meta device is set as torch's process-wide default device while a module is built.
+/// Serial: MetaLayout builds on the meta device through torch's process-wide default device.
 [Collection(SerialCollection.Name)]
 public class FullScaleManifestTests(ITestOutputHelper output)
 {
-    static Dictionary<string, long[]> ShapesOnMeta(Func<Device, nn.Module> build)
-    {
-        var meta = new Device(DeviceType.META);
-        set_default_device(meta);
-        try
-        {
-            using var module = build(meta);
-            return module.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.shape);
-        }
-        finally { set_default_device(CPU); }
-    }
-
-    void AssertSameKeys(Dictionary<string, long[]> manifest, Dictionary<string, long[]> ours, string what)
-    {
-        var missing = manifest.Keys.Except(ours.Keys).ToList();
-        var extra = ours.Keys.Except(manifest.Keys).ToList();
-        var shapes = manifest.Keys.Intersect(ours.Keys).Where(k => !manifest[k].SequenceEqual(ours[k]))
-            .Select(k => $"{k}: checkpoint {Core.Checked.Fmt(manifest[k])}, ours {Core.Checked.Fmt(ours[k])}").ToList();
-        output.WriteLine($"{what}: {manifest.Count} checkpoint keys, {ours.Count} module keys, {missing.Count} missing, {extra.Count} extra, {shapes.Count} shape mismatches; " +
-                         $"{manifest.Values.Sum(s => s.Aggregate(1L, (a, b) => a * b)):N0} parameters");
-        Assert.True(missing.Count == 0, $"{what}: not in our module: {string.Join(", ", missing.Take(10))}");
-        Assert.True(extra.Count == 0, $"{what}: not in the checkpoint: {string.Join(", ", extra.Take(10))}");
-        Assert.True(shapes.Count == 0, $"{what}: {string.Join("; ", shapes.Take(10))}");
-    }
-
     [Theory]
     [InlineData("vits")]
     [InlineData("vitb")]
     [InlineData("vitl")]
     public void DepthAnythingV2MatchesTheAuthorsCheckpointKeys(string encoder)
     {
-        var manifest = TeacherFixtures.Manifest($"manifest_dav2_{encoder}.json");
-        var ours = ShapesOnMeta(d => new DepthAnythingV2(DepthAnythingV2Config.FromName(encoder), d));
-        AssertSameKeys(manifest, ours, $"depth_anything_v2_{encoder}.pth");
+        var manifest = MetaLayout.ReadManifest(TeacherFixtures.At($"manifest_dav2_{encoder}.json"));
+        var ours = MetaLayout.Shapes(d => new DepthAnythingV2(DepthAnythingV2Config.FromName(encoder), d));
+        MetaLayout.AssertSame(manifest, ours, $"depth_anything_v2_{encoder}.pth", output);
     }
 
     [Fact]
     public void UnClipImageEncoderMatchesTheReleasedKeys()
     {
-        var manifest = TeacherFixtures.Manifest("manifest_unclip_image_encoder.json");
-        var ours = ShapesOnMeta(d => new ClipVisionModelWithProjection(ClipVisionConfig.VitH14UnClip(), d));
+        var manifest = MetaLayout.ReadManifest(TeacherFixtures.At("manifest_unclip_image_encoder.json"));
+        var ours = MetaLayout.Shapes(d => new ClipVisionModelWithProjection(ClipVisionConfig.VitH14UnClip(), d));
         // Older transformers saved the position_ids buffer; HfNames drops it, so it never counts as unknown.
         Assert.Null(HfNames.FromHfClipVisionWithProjection("vision_model.embeddings.position_ids"));
-        AssertSameKeys(manifest, ours, "stable-diffusion-2-1-unclip/image_encoder");
+        MetaLayout.AssertSame(manifest, ours, "stable-diffusion-2-1-unclip/image_encoder", output);
     }
 
     /// The release's image_encoder/config.json (values as published) reads into the ViT-H/14 preset.

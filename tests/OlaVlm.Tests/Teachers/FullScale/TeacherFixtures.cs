@@ -12,20 +12,13 @@ static class TeacherFixtures
 {
     public const double Tolerance = 1e-4;
 
-    public static string Dir => Path.Combine(Paths.RepoRoot, "tests", "OlaVlm.Tests", "Fixtures", "Teachers");
-    public static string At(params string[] parts) => Path.Combine([Dir, .. parts]);
+    public static string At(params string[] parts) => TestFiles.Fixture(["Teachers", .. parts]);
 
     public static Dictionary<string, Tensor> Read(params string[] parts) => Checkpoint.Read(At(parts));
 
     /// The two test images: 40×30 (both pipelines upsample it) and 300×250 (the CLIP one downsamples it).
     public static List<Image<Rgb24>> Images() =>
         [ImageLoader.Load(At("image0_40x30.png")), ImageLoader.Load(At("image1_300x250.png"))];
-
-    public static double MaxAbs(Tensor a, Tensor b)
-    {
-        Assert.Equal(b.shape, a.shape);
-        return (a.to(ScalarType.Float64).cpu() - b.to(ScalarType.Float64).cpu()).abs().max().item<double>();
-    }
 
     /// The two sums the script's `checksum` takes over an H×W×3 uint8 image.
     public static double[] Checksum(byte[] hwc, int height, int width)
@@ -41,17 +34,5 @@ static class TeacherFixtures
         return [plain, weighted];
     }
 
-    public static string TempDir(string name)
-    {
-        var d = Path.Combine(Paths.OutDir("tests", "teachers-full"), name + "-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(d);
-        return d;
-    }
-
-    /// Every key of a committed shape manifest (names and shapes of a real checkpoint).
-    public static Dictionary<string, long[]> Manifest(string file)
-    {
-        var keys = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(At(file)))!["keys"]!.AsObject();
-        return keys.ToDictionary(kv => kv.Key, kv => kv.Value!.AsArray().Select(x => x!.GetValue<long>()).ToArray());
-    }
+    public static string TempDir(string name) => TestFiles.TempDir("teachers-full", name);
 }

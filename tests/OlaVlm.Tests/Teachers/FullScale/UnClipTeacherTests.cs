@@ -1,7 +1,6 @@
 using OlaVlm.Core;
 using OlaVlm.Model;
 using OlaVlm.Teachers.UnClip;
-using TorchSharp.PyBridge;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
@@ -22,11 +21,11 @@ public class UnClipTeacherTests(ITestOutputHelper output)
         using var teacher = UnClipImageEncoderTeacher.Load(Dir, CPU);
         Assert.Equal(new ClipImageProcessor(64, 56, 56), teacher.Processor with { ImageMean = null, ImageStd = null });
         var pixels = teacher.Preprocess(TeacherFixtures.Images());
-        double px = TeacherFixtures.MaxAbs(pixels, want["pixels"]);
+        double px = TestFiles.MaxAbs(pixels, want["pixels"]);
         var embeds = teacher.Encode(pixels);
-        double e = TeacherFixtures.MaxAbs(embeds, want["image_embeds"]);
+        double e = TestFiles.MaxAbs(embeds, want["image_embeds"]);
         using var _ = no_grad();
-        double h = TeacherFixtures.MaxAbs(teacher.Model.VisionModel.HiddenStates(want["pixels"])[^1], want["last_hidden_state"]);
+        double h = TestFiles.MaxAbs(teacher.Model.VisionModel.HiddenStates(want["pixels"])[^1], want["last_hidden_state"]);
         output.WriteLine($"pixels max |err| {px:e2}; last_hidden_state {h:e2}; image_embeds [2, 1, 24] {e:e2}");
         Assert.Equal(new long[] { 1, 24 }, teacher.TargetShape);
         Assert.True(px <= 1e-5, $"pixels {px:e2}");
@@ -41,8 +40,8 @@ public class UnClipTeacherTests(ITestOutputHelper output)
         var want = TeacherFixtures.Read("unclip", "expected.safetensors");
         var pixels = new ClipImageProcessor().Preprocess(TeacherFixtures.Images(), CPU);
         Assert.Equal(new long[] { 2, 3, 224, 224 }, pixels.shape);
-        double sub = TeacherFixtures.MaxAbs(pixels[.., .., TensorIndex.Slice(null, null, 4), TensorIndex.Slice(null, null, 4)], want["pixels224_sub4"]);
-        double sums = TeacherFixtures.MaxAbs(pixels.to(ScalarType.Float64).sum([1, 2, 3]), want["pixels224_sum"]);
+        double sub = TestFiles.MaxAbs(pixels[.., .., TensorIndex.Slice(null, null, 4), TensorIndex.Slice(null, null, 4)], want["pixels224_sub4"]);
+        double sums = TestFiles.MaxAbs(pixels.to(ScalarType.Float64).sum([1, 2, 3]), want["pixels224_sum"]);
         output.WriteLine($"224² pixels: max |err| {sub:e2} (every 4th pixel), per-image sums {sums:e2}");
         Assert.True(sub <= 1e-5 && sums <= 1e-2, $"pixels {sub:e2}, sums {sums:e2}");
     }
@@ -57,8 +56,7 @@ public class UnClipTeacherTests(ITestOutputHelper output)
         var fe = Directory.CreateDirectory(Path.Combine(dir, "feature_extractor")).FullName;
         File.Copy(Path.Combine(Dir, "feature_extractor", "preprocessor_config.json"), Path.Combine(fe, "preprocessor_config.json"));
         var sd = Checkpoint.Read(Path.Combine(Dir, "image_encoder"));
-        using (var f = File.Create(Path.Combine(enc, "model.safetensors")))
-            Safetensors.SaveStateDict(f, sd.ToDictionary(kv => kv.Key, kv => kv.Value.to(ScalarType.Float16)));
+        TestFiles.SaveSafetensors(Path.Combine(enc, "model.safetensors"), sd.ToDictionary(kv => kv.Key, kv => kv.Value.to(ScalarType.Float16)));
         using var half = UnClipImageEncoderTeacher.Load(dir, CPU);
         Assert.All(half.Model.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));
         // The same weights rounded through fp16 by hand, in an fp32 model: identical numbers expected.
@@ -66,7 +64,7 @@ public class UnClipTeacherTests(ITestOutputHelper output)
         Checkpoint.Load(rounded, sd.ToDictionary(kv => kv.Key, kv => kv.Value.to(ScalarType.Float16).to(ScalarType.Float32)));
         var pixels = new ClipImageProcessor(56, 56, 56).Preprocess(TeacherFixtures.Images(), CPU);
         using var _ = no_grad();
-        Assert.Equal(0.0, TeacherFixtures.MaxAbs(half.Encode(pixels).squeeze(1), rounded.forward(pixels)));
+        Assert.Equal(0.0, TestFiles.MaxAbs(half.Encode(pixels).squeeze(1), rounded.forward(pixels)));
     }
 
     [Fact]
@@ -82,8 +80,7 @@ public class UnClipTeacherTests(ITestOutputHelper output)
             var cfg = File.ReadAllText(Path.Combine(Dir, "image_encoder", "config.json"));
             if (projectionDim is int p) cfg = cfg.Replace("\"projection_dim\": 24", $"\"projection_dim\": {p}");
             File.WriteAllText(Path.Combine(enc, "config.json"), cfg);
-            using var f = File.Create(Path.Combine(enc, "model.safetensors"));
-            Safetensors.SaveStateDict(f, weights);
+            TestFiles.SaveSafetensors(Path.Combine(enc, "model.safetensors"), weights);
             return enc;
         }
         var truncated = Folder("unclip-trunc", sd);

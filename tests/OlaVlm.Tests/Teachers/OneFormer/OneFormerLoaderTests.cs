@@ -1,10 +1,8 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using OlaVlm.Core;
 using OlaVlm.Model;
 using OlaVlm.Teachers.OneFormer;
 using TorchSharp;
-using TorchSharp.PyBridge;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
@@ -13,35 +11,34 @@ namespace OlaVlm.Tests.Teachers.OneFormer;
 /// Loading OneFormer checkpoints: the real checkpoint's backbone key names and shapes (a committed shape-only
 /// manifest, compared with a full-size module built on the meta device: no weights allocated), the prefix rule,
 /// and one clear error for a truncated file, a missing key, a wrong shape or a foreign key.
+/// Serial: MetaLayout builds on the meta device through torch's process-wide default device.
+[Collection(SerialCollection.Name)]
 public class OneFormerLoaderTests(ITestOutputHelper output)
 {
     static readonly JsonNode Manifest = JsonNode.Parse(File.ReadAllText(OneFormerFixture.Manifest))!;
-
-    static Dictionary<string, (long[] Shape, string Dtype)> ManifestTensors() =>
-        Manifest["tensors"]!.AsArray().ToDictionary(t => t!["name"]!.GetValue<string>(),
-            t => (t!["shape"]!.Deserialize<long[]>()!, t["dtype"]!.GetValue<string>()));
 
     static string DtypeName(ScalarType t) => t switch { ScalarType.Float32 => "float32", ScalarType.Int64 => "int64", _ => t.ToString() };
 
     [Fact]
     public void FullSizeBackboneHasTheCheckpointsNamesAndShapes()
     {
-        var expected = ManifestTensors();
+        var expected = MetaLayout.ReadManifest(OneFormerFixture.Manifest);
+        var expectedDtypes = Manifest["tensors"]!.AsArray().ToDictionary(t => t!["name"]!.GetValue<string>(), t => t!["dtype"]!.GetValue<string>());
         // Built from the preset and from the manifest's backbone_config read as a config.json would be.
         var fromJson = SwinConfig.FromHfJson(Manifest["backbone_config"]!, "manifest backbone_config");
         foreach (var config in new[] { SwinConfig.OneFormerCocoSwinLarge, fromJson })
         {
-            using var backbone = new SwinBackbone(config, new Device(DeviceType.META), initialize: false);
-            var own = backbone.state_dict().ToDictionary(kv => OneFormerCheckpoint.BackbonePrefix + kv.Key,
-                                                           kv => (kv.Value.shape, DtypeName(kv.Value.dtype)));
-            Assert.Empty(expected.Keys.Except(own.Keys));
-            Assert.Empty(own.Keys.Except(expected.Keys));
-            foreach (var (name, (shape, dtype)) in expected)
+            var dtypes = new Dictionary<string, string>();
+            long parameters = 0;
+            var own = MetaLayout.Shapes(d =>
             {
-                Assert.True(shape.SequenceEqual(own[name].shape), $"{name}: manifest {Checked.Fmt(shape)}, module {Checked.Fmt(own[name].shape)}");
-                Assert.Equal(dtype, own[name].Item2);
-            }
-            long parameters = backbone.parameters().Sum(p => p.numel());
+                var backbone = new SwinBackbone(config, d, initialize: false);
+                foreach (var (k, t) in backbone.state_dict()) dtypes[OneFormerCheckpoint.BackbonePrefix + k] = DtypeName(t.dtype);
+                parameters = backbone.parameters().Sum(p => p.numel());
+                return backbone;
+            });
+            MetaLayout.AssertSame(expected, own.ToDictionary(kv => OneFormerCheckpoint.BackbonePrefix + kv.Key, kv => kv.Value), "OneFormer Swin-L backbone", output);
+            Assert.Equal(expectedDtypes.OrderBy(kv => kv.Key), dtypes.OrderBy(kv => kv.Key));
             Assert.Equal(Manifest["parameters"]!.GetValue<long>(), parameters);
             Assert.Equal(1536, config.Channels(config.Outputs[^1]));
         }
@@ -68,7 +65,7 @@ public class OneFormerLoaderTests(ITestOutputHelper output)
         File.Copy(Path.Combine(OneFormerFixture.TinyDir, "config.json"), Path.Combine(dir, "config.json"));
         var sd = Checkpoint.Read(OneFormerFixture.TinyDir);
         edit(sd);
-        using (var stream = File.Create(Path.Combine(dir, "model.safetensors"))) Safetensors.SaveStateDict(stream, sd);
+        TestFiles.SaveSafetensors(Path.Combine(dir, "model.safetensors"), sd);
         foreach (var t in sd.Values) t.Dispose();
         return dir;
     }
@@ -156,7 +153,7 @@ public class OneFormerLoaderTests(ITestOutputHelper output)
         using var teacher = OneFormerSegTeacher.FromPretrained(Path.Combine(OneFormerFixture.Dir, "tiny-bin"), CPU);
         using var reference = OneFormerSegTeacher.FromPretrained(OneFormerFixture.TinyDir, CPU);
         Assert.Equal(reference.WeightsHash, teacher.WeightsHash);
-        Assert.True(OneFormerFixture.MaxAbs(teacher.Encode(io["pixel_values"]), io["target"]) <= 1e-4);
+        Assert.True(TestFiles.MaxAbs(teacher.Encode(io["pixel_values"]), io["target"]) <= 1e-4);
     }
 
     [Fact]
@@ -169,6 +166,6 @@ public class OneFormerLoaderTests(ITestOutputHelper output)
         using var scope = NewDisposeScope();
         var io = Checkpoint.Read(OneFormerFixture.Io);
         using var teacher = OneFormerSegTeacher.FromPretrained(dir, CPU);
-        Assert.True(OneFormerFixture.MaxAbs(teacher.Encode(io["pixel_values"]), io["target"]) <= 1e-4);
+        Assert.True(TestFiles.MaxAbs(teacher.Encode(io["pixel_values"]), io["target"]) <= 1e-4);
     }
 }

@@ -34,12 +34,12 @@ public class SwinBackboneFixtureTests(ITestOutputHelper output)
         for (int i = 0; i < maps.Count; i++)
         {
             var expected = io[$"feature_maps.stage{i + 1}"];
-            double err = OneFormerFixture.MaxAbs(maps[i], expected);
+            double err = TestFiles.MaxAbs(maps[i], expected);
             output.WriteLine($"stage{i + 1} {Core.Checked.Fmt(expected.shape)}: max |C# − transformers| = {err:E2}");
             Assert.True(err <= Tolerance, $"stage{i + 1}: max error {err:E2} > {Tolerance}");
         }
         // lastOnly gives the same last map.
-        Assert.True(OneFormerFixture.MaxAbs(backbone.forward(io["pixel_values"], lastOnly: true).Single(), maps[^1]) == 0);
+        Assert.True(TestFiles.MaxAbs(backbone.forward(io["pixel_values"], lastOnly: true).Single(), maps[^1]) == 0);
     }
 
     [Fact]
@@ -53,7 +53,7 @@ public class SwinBackboneFixtureTests(ITestOutputHelper output)
         var target = teacher.Encode(io["pixel_values"]);
         Assert.Equal(ScalarType.Float32, target.dtype);
         Assert.False(target.requires_grad);
-        double err = OneFormerFixture.MaxAbs(target, io["target"]);
+        double err = TestFiles.MaxAbs(target, io["target"]);
         output.WriteLine($"target {Core.Checked.Fmt(target.shape)} (24×24 bilinear of stage3, tokens row-major): max error {err:E2}");
         Assert.True(err <= Tolerance, $"target max error {err:E2} > {Tolerance}");
         Assert.Null(teacher.Decode(target));
