@@ -24,9 +24,4 @@ public static class SwinFlops
         }
         return macs;
     }
-
-    /// Seconds of accelerator time for `images` forwards at `peakFlops` (dense, in the run's dtype) and a model FLOP
-    /// utilisation `mfu`: images · 2·MACs / (peak · mfu).
-    public static double ProjectedSeconds(long macsPerImage, int images, double peakFlops, double mfu) =>
-        images * 2.0 * macsPerImage / (peakFlops * mfu);
 }
