@@ -142,7 +142,9 @@ public static class Pretrained
         return JsonNode.Parse(File.ReadAllText(path)) ?? throw new InvalidDataException($"{path}: empty JSON");
     }
 
-    static T WithDefaultDtype<T>(ScalarType? dtype, Func<T> build)
+    /// Builds a module with torch's default dtype set to `dtype` (no change when null), so its parameters are
+    /// allocated in that dtype once instead of in float32 and then converted. Process-wide while `build` runs.
+    public static T WithDefaultDtype<T>(ScalarType? dtype, Func<T> build)
     {
         if (dtype is not ScalarType dt) return build();
         var old = get_default_dtype();

@@ -45,11 +45,7 @@ public sealed class DepthAnythingV2 : Module<Tensor, Tensor>
     public static DepthAnythingV2 Load(string path, DepthAnythingV2Config config, Device? device = null, ScalarType? dtype = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Depth-Anything-V2: no checkpoint '{path}'", path);
-        var old = get_default_dtype();
-        if (dtype is ScalarType dt) set_default_dtype(dt);
-        DepthAnythingV2 model;
-        try { model = new DepthAnythingV2(config, device); }
-        finally { set_default_dtype(old); }
+        var model = Pretrained.WithDefaultDtype(dtype, () => new DepthAnythingV2(config, device));
         try { Checkpoint.Load(model, path); }
         catch { model.Dispose(); throw; }
         model.eval();
