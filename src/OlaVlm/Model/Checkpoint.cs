@@ -39,13 +39,14 @@ public static class Checkpoint
                   ?? throw new InvalidDataException($"{index}: no weight_map");
         var all = new Dictionary<string, Tensor>();
         foreach (var shard in map.Select(kv => kv.Value!.GetValue<string>()).Distinct())
-            foreach (var kv in Safetensors.LoadStateDict(Path.Combine(path, shard))) all[kv.Key] = kv.Value;
+            foreach (var kv in ReadFile(Path.Combine(path, shard))) all[kv.Key] = kv.Value;
         return all;
     }
 
     /// One file; a truncated or corrupt one fails with an error that names it (the readers' own messages do not).
     static Dictionary<string, Tensor> ReadFile(string path)
     {
+        if (!IsPickle(path)) SafetensorsHeader.Check(path);
         try { return IsPickle(path) ? ReadPickle(path) : Safetensors.LoadStateDict(path); }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

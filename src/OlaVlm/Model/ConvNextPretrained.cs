@@ -38,7 +38,7 @@ public static class ConvNextPretrained
     {
         config ??= ConvNextConfig.XXLarge();
         var file = ResolveFile(path, config);
-        var sd = Read(file);
+        var sd = Checkpoint.Read(file);   // a truncated or foreign file is refused naming it
         try
         {
             var tower = new ClipConvNextVisionTower(config, device, dtype, initialize: false);
@@ -70,16 +70,5 @@ public static class ConvNextPretrained
         var name = json["model_cfg"]?["vision_cfg"]?["timm_model_name"]?.GetValue<string>();
         if (name != config.TimmModelName)
             throw new InvalidDataException($"{file}: model_cfg.vision_cfg.timm_model_name is '{name ?? "(missing)"}', the config builds '{config.TimmModelName}'");
-    }
-
-    /// Checkpoint.Read with one clear error for a file that cannot be read (truncated download, wrong format).
-    static Dictionary<string, Tensor> Read(string file)
-    {
-        try { return Checkpoint.Read(file); }
-        catch (Exception e) when (e is not FileNotFoundException)
-        {
-            throw new InvalidDataException($"ConvNextPretrained: cannot read '{file}' ({new FileInfo(file).Length:N0} bytes) as a state dict — " +
-                $"truncated or not a checkpoint? {e.GetType().Name}: {e.Message}", e);
-        }
     }
 }
