@@ -18,7 +18,7 @@ public class OneFormerPreprocessTests(ITestOutputHelper output)
     static OneFormerPreprocess For(JsonNode c) => new(new OneFormerProcessorConfig
     {
         ShortestEdge = c["shortest_edge"]!.GetValue<int>(), LongestEdge = c["longest_edge"]!.GetValue<int>(),
-        ImageMean = Fixture["mean"]!.Deserialize<double[]>(), ImageStd = Fixture["std"]!.Deserialize<double[]>(),
+        ImageMean = Fixture["mean"]!.Deserialize<double[]>()!, ImageStd = Fixture["std"]!.Deserialize<double[]>()!,
         RescaleFactor = Fixture["rescale_factor"]!.GetValue<double>(),
     }, c["square"]!.GetValue<int>());
 
