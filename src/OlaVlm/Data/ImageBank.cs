@@ -1,3 +1,4 @@
+using OlaVlm.Core;
 using OlaVlm.World;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using OlaVlm.Core;
 using OlaVlm.World;
 using static TorchSharp.torch;
 

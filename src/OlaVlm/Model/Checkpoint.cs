@@ -9,12 +9,15 @@ namespace OlaVlm.Model;
 public static class Checkpoint
 {
     /// Writes the module's parameters (optionally renamed, e.g. HfNames.ToLlava) to one safetensors file.
-    /// include filters by our parameter name (e.g. leave out a frozen tower).
-    public static void Save(nn.Module module, string path, Func<string, string>? rename = null, Func<string, bool>? include = null)
+    /// include filters by our parameter name (e.g. leave out a frozen tower); layout rewrites the whole renamed
+    /// dictionary (e.g. Phi3Weights.Fuse).
+    public static void Save(nn.Module module, string path, Func<string, string>? rename = null, Func<string, bool>? include = null,
+        Func<IReadOnlyDictionary<string, Tensor>, Dictionary<string, Tensor>>? layout = null)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         using var scope = NewDisposeScope();
         var sd = module.state_dict().Where(kv => include?.Invoke(kv.Key) ?? true).ToDictionary(kv => rename?.Invoke(kv.Key) ?? kv.Key, kv => kv.Value.detach().cpu().contiguous());
+        if (layout is not null) sd = layout(sd).ToDictionary(kv => kv.Key, kv => kv.Value.contiguous());
         using var stream = File.Create(path);
         Safetensors.SaveStateDict(stream, sd);
     }
@@ -24,20 +27,32 @@ public static class Checkpoint
     /// layout) or pytorch_model.bin. Tensors land on the CPU.
     public static Dictionary<string, Tensor> Read(string path)
     {
-        if (File.Exists(path)) return IsPickle(path) ? ReadPickle(path) : Safetensors.LoadStateDict(path);
+        if (File.Exists(path)) return ReadFile(path);
         if (!Directory.Exists(path)) throw new FileNotFoundException($"Checkpoint: no file or directory '{path}'");
         var single = Path.Combine(path, "model.safetensors");
-        if (File.Exists(single)) return Safetensors.LoadStateDict(single);
+        if (File.Exists(single)) return ReadFile(single);
         var bin = Path.Combine(path, "pytorch_model.bin");
-        if (File.Exists(bin)) return ReadPickle(bin);
+        if (File.Exists(bin)) return ReadFile(bin);
         var index = Path.Combine(path, "model.safetensors.index.json");
         if (!File.Exists(index)) throw new FileNotFoundException($"Checkpoint: '{path}' has neither model.safetensors nor model.safetensors.index.json");
         var map = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(index))?["weight_map"]?.AsObject()
                   ?? throw new InvalidDataException($"{index}: no weight_map");
         var all = new Dictionary<string, Tensor>();
         foreach (var shard in map.Select(kv => kv.Value!.GetValue<string>()).Distinct())
-            foreach (var kv in Safetensors.LoadStateDict(Path.Combine(path, shard))) all[kv.Key] = kv.Value;
+            foreach (var kv in ReadFile(Path.Combine(path, shard))) all[kv.Key] = kv.Value;
         return all;
+    }
+
+    /// One file; a truncated or corrupt one fails with an error that names it (the readers' own messages do not).
+    static Dictionary<string, Tensor> ReadFile(string path)
+    {
+        if (!IsPickle(path)) SafetensorsHeader.Check(path);
+        try { return IsPickle(path) ? ReadPickle(path) : Safetensors.LoadStateDict(path); }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new InvalidDataException($"Checkpoint {path} ({new FileInfo(path).Length} bytes) is truncated or not a " +
+                                           $"{(IsPickle(path) ? "torch.save'd state dict" : "safetensors file")}: {e.GetType().Name}: {e.Message}", e);
+        }
     }
 
     static bool IsPickle(string path) => Path.GetExtension(path).ToLowerInvariant() is ".bin" or ".pt" or ".pth";

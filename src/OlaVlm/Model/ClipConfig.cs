@@ -1,7 +1,9 @@
 namespace OlaVlm.Model;
 
 /// CLIP vision tower shape (HF CLIPVisionConfig). The default select layer −2 is LLaVA's
-/// mm_vision_select_layer: the penultimate layer's patch features.
+/// mm_vision_select_layer: the penultimate layer's patch features. HiddenAct: "quick_gelu" (OpenAI's CLIPs) or
+/// "gelu" (OpenCLIP conversions such as SD-2.1-unCLIP's ViT-H/14); ProjectionDim: the width of visual_projection
+/// in CLIPVisionModelWithProjection.
 public sealed record ClipVisionConfig(
     int HiddenSize,
     int IntermediateSize,
@@ -10,7 +12,9 @@ public sealed record ClipVisionConfig(
     int ImageSize,
     int PatchSize,
     int NumChannels = 3,
-    double LayerNormEps = 1e-5)
+    double LayerNormEps = 1e-5,
+    string HiddenAct = "quick_gelu",
+    int ProjectionDim = 512)
 {
     public int NumPatches => (ImageSize / PatchSize) * (ImageSize / PatchSize);
 
@@ -26,8 +30,11 @@ public sealed record ClipVisionConfig(
     /// 64×64 images, 8×8 patches → 64 image tokens; trains on a CPU.
     public static ClipVisionConfig Miniature() => new(64, 256, 4, 4, ImageSize: 64, PatchSize: 8);
 
-    /// openai/clip-vit-large-patch14-336: 24 layers, width 1024, 576 patch tokens.
-    public static ClipVisionConfig VitL14_336() => new(1024, 4096, 24, 16, ImageSize: 336, PatchSize: 14);
+    /// openai/clip-vit-large-patch14-336: 24 layers, width 1024, 576 patch tokens, a 768-wide projection.
+    public static ClipVisionConfig VitL14_336() => new(1024, 4096, 24, 16, ImageSize: 336, PatchSize: 14, ProjectionDim: 768);
+
+    /// stabilityai/stable-diffusion-2-1-unclip image_encoder/config.json: OpenCLIP ViT-H/14 at 224², 257 tokens.
+    public static ClipVisionConfig VitH14UnClip() => new(1280, 5120, 32, 16, ImageSize: 224, PatchSize: 14, HiddenAct: "gelu", ProjectionDim: 1024);
 }
 
 /// CLIP text tower shape (HF CLIPTextConfig). Pooling takes the hidden state of each row's last real token

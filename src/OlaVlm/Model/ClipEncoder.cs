@@ -29,13 +29,21 @@ public sealed class ClipAttention : nn.Module
     }
 }
 
-/// CLIP's MLP: fc1 → quick-GELU (x·σ(1.702x), OpenAI's approximation the weights were trained with) → fc2.
+/// CLIP's MLP: fc1 → activation → fc2. The activation is the config's hidden_act: "quick_gelu" (x·σ(1.702x),
+/// OpenAI's approximation its weights were trained with) or "gelu" (the exact erf GELU of OpenCLIP models).
 public sealed class ClipMlp : nn.Module<Tensor, Tensor>
 {
     private readonly Linear fc1, fc2;
+    private readonly bool quick;
 
-    public ClipMlp(int width, int intermediate) : base(nameof(ClipMlp))
+    public ClipMlp(int width, int intermediate, string hiddenAct = "quick_gelu") : base(nameof(ClipMlp))
     {
+        quick = hiddenAct switch
+        {
+            "quick_gelu" => true,
+            "gelu" => false,
+            _ => throw new ArgumentException($"ClipMlp: hidden_act '{hiddenAct}' is not supported (quick_gelu or gelu)")
+        };
         fc1 = nn.Linear(width, intermediate); fc2 = nn.Linear(intermediate, width);
         RegisterComponents();
     }
@@ -44,7 +52,7 @@ public sealed class ClipMlp : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var h = fc1.forward(x);
-        h = h * sigmoid(1.702 * h);
+        h = quick ? h * sigmoid(1.702 * h) : nn.functional.gelu(h);
         return fc2.forward(h).MoveToOuterDisposeScope();
     }
 }
@@ -56,11 +64,11 @@ public sealed class ClipEncoderLayer : nn.Module
     private readonly LayerNorm layer_norm1, layer_norm2;
     private readonly ClipMlp mlp;
 
-    public ClipEncoderLayer(int width, int intermediate, int heads, double eps) : base(nameof(ClipEncoderLayer))
+    public ClipEncoderLayer(int width, int intermediate, int heads, double eps, string hiddenAct = "quick_gelu") : base(nameof(ClipEncoderLayer))
     {
         self_attn = new ClipAttention(width, heads);
         layer_norm1 = nn.LayerNorm(width, eps);
-        mlp = new ClipMlp(width, intermediate);
+        mlp = new ClipMlp(width, intermediate, hiddenAct);
         layer_norm2 = nn.LayerNorm(width, eps);
         RegisterComponents();
     }
@@ -78,9 +86,9 @@ public sealed class ClipEncoder : nn.Module
 {
     private readonly ModuleList<ClipEncoderLayer> layers;
 
-    public ClipEncoder(int width, int intermediate, int numLayers, int heads, double eps) : base(nameof(ClipEncoder))
+    public ClipEncoder(int width, int intermediate, int numLayers, int heads, double eps, string hiddenAct = "quick_gelu") : base(nameof(ClipEncoder))
     {
-        layers = nn.ModuleList(Enumerable.Range(0, numLayers).Select(_ => new ClipEncoderLayer(width, intermediate, heads, eps)).ToArray());
+        layers = nn.ModuleList(Enumerable.Range(0, numLayers).Select(_ => new ClipEncoderLayer(width, intermediate, heads, eps, hiddenAct)).ToArray());
         RegisterComponents();
     }
 

@@ -33,23 +33,8 @@ public sealed class ClipVisionEmbeddings : nn.Module<Tensor, Tensor>
         return (x + position_embedding.weight!.unsqueeze(0)).MoveToOuterDisposeScope();
     }
 
-    /// patch_embedding's convolution computed as a matrix product: a P×P kernel with stride P sees each patch
-    /// once, so the output is the patches flattened in (channel, row, column) order times the kernel viewed as
-    /// [width, C·P·P] — the same numbers, patches in the same row-major order as conv → flatten → transpose.
-    /// Why: libtorch's oneDNN convolutions are wrong on some CPUs in fp32 and bf16 alike (Core.OneDnn), while
-    /// bf16 needs oneDNN's matmul to be fast (Core.Bf16Matmul); as a matmul the tower never meets the former.
-    /// The parameter stays the Conv2d's [width, C, P, P] weight, so checkpoints are unchanged.
-    Tensor PatchEmbed(Tensor pixels)
-    {
-        var w = patch_embedding.weight!;
-        long b = pixels.shape[0], c = pixels.shape[1], p = w.shape[2], rows = pixels.shape[2] / p, cols = pixels.shape[3] / p;
-        if (c != w.shape[1])
-            throw new Core.ShapeMismatchException($"ClipVisionEmbeddings: pixels have {c} channels, the patch embedding expects {w.shape[1]} (pixels {Core.Checked.Fmt(pixels.shape)})");
-        // A convolution drops the pixels past the last whole patch; so does this.
-        var x = pixels.narrow(2, 0, rows * p).narrow(3, 0, cols * p);
-        var flat = x.reshape(b, c, rows, p, cols, p).permute(0, 2, 4, 1, 3, 5).reshape(b, rows * cols, c * p * p);
-        return nn.functional.linear(flat, w.view(w.shape[0], -1));
-    }
+    /// patch_embedding's convolution as a matrix product (PatchEmbedding.AsMatmul says why).
+    Tensor PatchEmbed(Tensor pixels) => PatchEmbedding.AsMatmul(pixels, patch_embedding.weight!, null, nameof(ClipVisionEmbeddings));
 }
 
 /// The vision transformer body (HF CLIPVisionTransformer). HF spells the pre-encoder norm `pre_layrnorm`.
@@ -65,7 +50,7 @@ public sealed class ClipVisionTransformer : nn.Module
         Config = c;
         embeddings = new ClipVisionEmbeddings(c);
         pre_layrnorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps);
-        encoder = new ClipEncoder(c.HiddenSize, c.IntermediateSize, c.NumLayers, c.NumHeads, c.LayerNormEps);
+        encoder = new ClipEncoder(c.HiddenSize, c.IntermediateSize, c.NumLayers, c.NumHeads, c.LayerNormEps, c.HiddenAct);
         post_layernorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps);
         RegisterComponents();
     }
@@ -86,7 +71,7 @@ public sealed class ClipVisionTransformer : nn.Module
 }
 
 /// CLIP vision tower as LLaVA uses it (HF CLIPVisionModel: parameters under `vision_model.`).
-public sealed class ClipVisionModel : nn.Module<Tensor, Tensor>
+public sealed class ClipVisionModel : nn.Module<Tensor, Tensor>, IVisionTower
 {
     private readonly ClipVisionTransformer vision_model;
     public ClipVisionConfig Config { get; }
@@ -103,6 +88,9 @@ public sealed class ClipVisionModel : nn.Module<Tensor, Tensor>
     }
 
     public ClipVisionTransformer VisionModel => vision_model;
+    public int ImageSize => Config.ImageSize;
+    public int HiddenSize => Config.HiddenSize;
+    public int NumTokens => Config.NumPatches;
 
     /// pixels [B, C, S, S] → patch features of SelectLayer, class token dropped: [B, numPatches, width].
     public override Tensor forward(Tensor pixels) => Features(pixels, SelectLayer);

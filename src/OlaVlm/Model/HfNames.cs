@@ -36,4 +36,8 @@ public static class HfNames
     /// HF CLIPModel / CLIPVisionModel checkpoint → ClipVisionModel: keep vision_model.*, drop the text tower.
     public static string? FromHfClipVision(string name) =>
         IsDerivedBuffer(name) || !name.StartsWith("vision_model.") ? null : name;
+
+    /// HF CLIPVisionModelWithProjection checkpoint → ClipVisionModelWithProjection: identical names (vision_model.*,
+    /// visual_projection.weight); only the position_ids buffer older files saved is dropped.
+    public static string? FromHfClipVisionWithProjection(string name) => IsDerivedBuffer(name) ? null : name;
 }

@@ -4,6 +4,9 @@ namespace OlaVlm.Model;
 
 /// Shape of a Llama-family decoder. Field meanings and JSON keys follow Hugging Face's LlamaConfig,
 /// so a real checkpoint's config.json reads straight into this record.
+/// Phi-3 is the same decoder with three options (Phi3Config reads its config.json): SlidingWindow (each query sees
+/// itself and the SlidingWindow keys before it), RopeScaling (LongRoPE) and ModelType "phi3" (fused qkv_proj /
+/// gate_up_proj tensors in its checkpoints, split at load by Phi3Weights).
 public sealed record LlamaConfig(
     int VocabSize,
     int HiddenSize,
@@ -16,7 +19,10 @@ public sealed record LlamaConfig(
     bool TieWordEmbeddings = false,
     int MaxPositionEmbeddings = 2048,
     long BosTokenId = 1,
-    long EosTokenId = 2)
+    long EosTokenId = 2,
+    int? SlidingWindow = null,
+    LongRopeScaling? RopeScaling = null,
+    string ModelType = "llama")
 {
     public int HeadDim => HiddenSize / NumHeads;
 
@@ -37,12 +43,16 @@ public sealed record LlamaConfig(
         if (NumKvHeads < 1 || NumKvHeads > NumHeads || NumHeads % NumKvHeads != 0)
             throw new ArgumentException($"LlamaConfig: kv heads {NumKvHeads} must divide heads {NumHeads}");
         if (HeadDim % 2 != 0) throw new ArgumentException($"LlamaConfig: head dim {HeadDim} must be even for RoPE");
+        if (SlidingWindow is < 1) throw new ArgumentException($"LlamaConfig: sliding window {SlidingWindow} must be at least 1");
+        RopeScaling?.Validate(HeadDim, "LlamaConfig");
     }
 
     /// Reads a Hugging Face config.json (model_type "llama"). A LLaVA config (model_type "llava_llama")
     /// carries the same keys at top level, so it reads too.
+    /// A Phi-3 config (model_type "phi3" or "llava_phi3") reads through Phi3Config.FromHfJson.
     public static LlamaConfig FromHfJson(JsonNode j, string source = "config.json")
     {
+        if (j["model_type"]?.GetValue<string>() is string type && type.EndsWith("phi3")) return Phi3Config.FromHfJson(j, source);
         int I(string k) => j[k]?.GetValue<int>() ?? throw new InvalidDataException($"{source}: missing key '{k}'");
         if (j["rope_scaling"] is JsonObject)
             throw new NotSupportedException($"{source}: rope_scaling is not implemented (Llama-3.1 style checkpoints)");
@@ -57,7 +67,7 @@ public sealed record LlamaConfig(
             j["bos_token_id"]?.GetValue<long>() ?? 1, eos);
     }
 
-    public JsonObject ToHfJson() => new()
+    public JsonObject ToHfJson() => ModelType == "phi3" ? Phi3Config.ToHfJson(this) : new()
     {
         ["model_type"] = "llama", ["architectures"] = new JsonArray("LlamaForCausalLM"),
         ["vocab_size"] = VocabSize, ["hidden_size"] = HiddenSize, ["intermediate_size"] = IntermediateSize,

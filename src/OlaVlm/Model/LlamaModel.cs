@@ -57,8 +57,8 @@ public sealed class LlamaModel : nn.Module
         Core.Checked.Shape(mask, [b, past + t], "LlamaModel.forward attentionMask (B, past + T)");
         positionIds ??= DefaultPositions(mask, t);
         Core.Checked.Shape(positionIds, [b, t], "LlamaModel.forward positionIds");
-        var (cos, sin) = RotaryEmbedding.Tables(positionIds, Config.HeadDim, Config.RopeTheta, h.dtype);
-        var additive = CausalMask.Build(mask, t, h.dtype);
+        var (cos, sin) = LongRope.Tables(positionIds, Config, h.dtype);
+        var additive = CausalMask.Build(mask, t, h.dtype, Config.SlidingWindow);
 
         List<Tensor>? hidden = outputHiddenStates ? new() { h } : null;
         for (int i = 0; i < layers.Count; i++)

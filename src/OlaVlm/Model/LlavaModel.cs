@@ -6,14 +6,34 @@ namespace OlaVlm.Model;
 /// LLaVA-1.5 = CLIP vision tower → mlp2x_gelu projector → Llama decoder.
 /// ImageTokenId is the tokenizer's `<image>` placeholder id; it never reaches the embedding table.
 /// ProjectorHidden: the projector's hidden width; null = the LLM width, as LLaVA-1.5 and its checkpoints.
+/// ConvNext: set (via WithConvNext) for the OpenCLIP ConvNeXt tower instead of CLIP; null = CLIP ViT.
 public sealed record LlavaConfig(ClipVisionConfig Vision, LlamaConfig Text, long ImageTokenId, int VisionSelectLayer = -2,
-    string ProjectorType = "mlp2x_gelu", int? ProjectorHidden = null)
+    string ProjectorType = "mlp2x_gelu", int? ProjectorHidden = null, ConvNextConfig? ConvNext = null)
 {
+    /// The projector's input width: the tower's feature width.
+    public int MmHiddenSize => ConvNext?.HiddenSize ?? Vision.HiddenSize;
+
+    /// LLaVA with the OpenCLIP ConvNeXt tower (the paper's CNX-XXL rows). Vision then describes that tower in
+    /// CLIP's terms — its image size, its reduction as the patch size, its feature width — so code that reads
+    /// Vision.ImageSize, NumPatches or HiddenSize gets the ConvNeXt's; its layer and head counts are 0.
+    public static LlavaConfig WithConvNext(ConvNextConfig tower, LlamaConfig text, long imageTokenId, string projectorType = "mlp2x_gelu",
+        int? projectorHidden = null) =>
+        new(new ClipVisionConfig(tower.HiddenSize, 0, 0, 0, tower.ImageSize, tower.Reduction, tower.NumChannels), text, imageTokenId,
+            ProjectorType: projectorType, ProjectorHidden: projectorHidden, ConvNext: tower);
+
+    /// OLA-VLM's CLIP-ConvNeXt-XXL (768², 576 tokens of 3,072) with Llama-3-8B.
+    public static LlavaConfig ConvNextXxlLlama3_8B(long imageTokenId = -200) =>
+        WithConvNext(ConvNextConfig.XXLarge(), LlamaConfig.Llama3_8B(), imageTokenId);
+
     public static LlavaConfig Miniature(int vocabSize, long imageTokenId) =>
         new(ClipVisionConfig.Miniature(), LlamaConfig.Miniature(vocabSize), imageTokenId);
 
     public static LlavaConfig Llava15Llama3_8B(long imageTokenId = -200) =>
         new(ClipVisionConfig.VitL14_336(), LlamaConfig.Llama3_8B(), imageTokenId);
+
+    /// The paper's other language model: Phi-3-mini-4k-instruct behind the same CLIP tower.
+    public static LlavaConfig Llava15Phi3Mini(long imageTokenId = -200) =>
+        new(ClipVisionConfig.VitL14_336(), Phi3Config.Mini4k(), imageTokenId);
 }
 
 /// Result of LlavaModel.forward(pixels, samples): the assembled batch (spans), decoder output, NTP loss.
@@ -26,7 +46,7 @@ public sealed record LlavaForward(MultimodalBatch Batch, LlamaOutput Output, Ten
 /// `language_model.lm_head.*` (the llava-hf layout). HfNames maps original LLaVA checkpoint names onto these.
 public sealed class LlavaModel : nn.Module
 {
-    private readonly ClipVisionModel vision_tower;
+    private readonly nn.Module<Tensor, Tensor> vision_tower;
     private readonly Projector mm_projector;
     private readonly LlamaForCausalLM language_model;
     public LlavaConfig Config { get; }
@@ -38,15 +58,24 @@ public sealed class LlavaModel : nn.Module
     {
         Config = c;
         device ??= Core.Devices.Default;
-        vision_tower = new ClipVisionModel(c.Vision, device) { SelectLayer = c.VisionSelectLayer };
-        mm_projector = new Projector(c.Vision.HiddenSize, c.Text.HiddenSize, c.ProjectorType, c.ProjectorHidden);
+        if (c.ConvNext is { } cnx && (c.Vision.ImageSize != cnx.ImageSize || c.Vision.NumPatches != cnx.NumPatches || c.Vision.HiddenSize != cnx.HiddenSize))
+            throw new ArgumentException($"LlavaConfig: Vision (image {c.Vision.ImageSize}, {c.Vision.NumPatches} tokens of {c.Vision.HiddenSize}) does not describe the ConvNeXt tower " +
+                $"(image {cnx.ImageSize}, {cnx.NumPatches} tokens of {cnx.HiddenSize}); build the config with LlavaConfig.WithConvNext");
+        vision_tower = c.ConvNext is null
+            ? new ClipVisionModel(c.Vision, device) { SelectLayer = c.VisionSelectLayer }
+            : new ClipConvNextVisionTower(c.ConvNext, device);
+        mm_projector = new Projector(c.MmHiddenSize, c.Text.HiddenSize, c.ProjectorType, c.ProjectorHidden);
         language_model = new LlamaForCausalLM(c.Text, device);
         RegisterComponents();
         this.to(device);
         if (dtype is ScalarType dt) this.to(dt);
     }
 
-    public ClipVisionModel VisionTower => vision_tower;
+    /// The CLIP tower (for code that reads CLIP's layers); a ConvNeXt LLaVA has none: use Tower.
+    public ClipVisionModel VisionTower => vision_tower as ClipVisionModel
+        ?? throw new InvalidOperationException("LlavaModel.VisionTower: this LLaVA's vision tower is OpenCLIP ConvNeXt, not CLIP; use Tower");
+    /// The vision tower, whichever it is.
+    public IVisionTower Tower => (IVisionTower)vision_tower;
     public Projector MmProjector => mm_projector;
     public LlamaForCausalLM LanguageModel => language_model;
 

@@ -1,3 +1,4 @@
+using OlaVlm.Core;
 using OlaVlm.Data;
 using OlaVlm.Ola;
 using OlaVlm.Teachers;

@@ -10,6 +10,8 @@ public sealed record RenderedChat(long[] Ids, long[] Labels, int SystemLength);
 
 /// A conversation format (LLaVA's conv_templates): system prompt, role headers, separators and stop token.
 /// Every turn renders as UserPrefix + content + UserSuffix, then AssistantPrefix + answer + Stop.
+/// EncodeWhole: the conversation is tokenized as one string, as the reference does, instead of piece by piece —
+/// needed where tokens depend on their neighbours (Phi-3's <|end|> and role tokens eat the newline after them).
 public sealed record ChatTemplate(
     string Name,
     string System,
@@ -17,7 +19,8 @@ public sealed record ChatTemplate(
     string UserSuffix,
     string AssistantPrefix,
     string Stop,
-    string Bos = "")
+    string Bos = "",
+    bool EncodeWhole = false)
 {
     public const long Ignore = -100;
 
@@ -38,6 +41,13 @@ public sealed record ChatTemplate(
             "<|start_header_id|>user<|end_header_id|>\n\n", "<|eot_id|>",
             "<|start_header_id|>assistant<|end_header_id|>\n\n", "<|eot_id|>", "<|begin_of_text|>");
 
+    /// OLA-VLM's conv_llava_phi_3 (MPT separator style): "<|system|>\n…<|end|>", then "\n<|user|>\n" + question +
+    /// "<|end|>" and "\n<|assistant|>\n" + answer + "<|end|>". BOS first, as Phi-3-mini's add_bos_token tokenizer
+    /// adds it; with SentencePieceTextTokenizer, 13 tokens precede the image (the reference's NUM_SYS_TOKENS).
+    public static ChatTemplate Phi3() =>
+        new("llava_phi_3", "<|system|>\nYou are a helpful AI assistant.<|end|>", "\n<|user|>\n", "<|end|>", "\n<|assistant|>\n",
+            "<|end|>", "<s>", EncodeWhole: true);
+
     public long StopId(ITokenizer tok) => tok.SpecialId(Stop);
 
     /// Renders turns into ids + labels. With addGenerationPrompt the last turn must be a user turn and the
@@ -45,6 +55,8 @@ public sealed record ChatTemplate(
     /// boundaries are exact.
     public RenderedChat Render(ITokenizer tok, IReadOnlyList<ChatTurn> turns, bool addGenerationPrompt = false)
     {
+        CheckTurns(turns, addGenerationPrompt);
+        if (EncodeWhole) return RenderWhole(tok, turns);
         var ids = new List<long>(); var labels = new List<long>();
         void Add(string text, bool supervised)
         {
@@ -57,15 +69,48 @@ public sealed record ChatTemplate(
         int systemLength = ids.Count;
         for (int i = 0; i < turns.Count; i++)
         {
-            var expected = i % 2 == 0 ? ChatRole.User : ChatRole.Assistant;
-            if (turns[i].Role != expected) throw new ArgumentException($"ChatTemplate {Name}: turn {i} is {turns[i].Role}, expected {expected}");
             if (turns[i].Role == ChatRole.User) { Add(UserPrefix + turns[i].Content + UserSuffix, false); Add(AssistantPrefix, false); }
             else { Add(turns[i].Content, true); ids.Add(StopId(tok)); labels.Add(ids[^1]); }
         }
+        return new RenderedChat(ids.ToArray(), labels.ToArray(), systemLength);
+    }
+
+    /// The same segments and labels, tokenized as one string. Segment boundaries are found by encoding each prefix of
+    /// the text; a tokenizer that merges tokens across a boundary would make labels ambiguous, so that throws.
+    RenderedChat RenderWhole(ITokenizer tok, IReadOnlyList<ChatTurn> turns)
+    {
+        var segments = new List<(string Text, bool Supervised)> { (System, false) };
+        foreach (var turn in turns)
+            if (turn.Role == ChatRole.User) { segments.Add((UserPrefix + turn.Content + UserSuffix, false)); segments.Add((AssistantPrefix, false)); }
+            else segments.Add((turn.Content + Stop, true));
+        var bos = Bos.Length > 0 ? new[] { tok.SpecialId(Bos) } : [];
+        var ids = bos.Concat(tok.Encode(string.Concat(segments.Select(s => s.Text)))).ToArray();
+        var labels = new long[ids.Length];
+        int start = bos.Length, systemLength = -1;
+        var prefix = "";
+        foreach (var (text, supervised) in segments)
+        {
+            prefix += text;
+            var upTo = tok.Encode(prefix);
+            int end = bos.Length + upTo.Length;
+            if (end > ids.Length || !upTo.SequenceEqual(ids[bos.Length..end]))
+                throw new InvalidOperationException($"ChatTemplate {Name}: tokens merge across the boundary after \"{text}\"; labels would be ambiguous");
+            for (int i = start; i < end; i++) labels[i] = supervised ? ids[i] : Ignore;
+            if (systemLength < 0) systemLength = end;
+            start = end;
+        }
+        for (int i = 0; i < bos.Length; i++) labels[i] = Ignore;
+        return new RenderedChat(ids, labels, systemLength);
+    }
+
+    void CheckTurns(IReadOnlyList<ChatTurn> turns, bool addGenerationPrompt)
+    {
+        for (int i = 0; i < turns.Count; i++)
+            if (turns[i].Role != (i % 2 == 0 ? ChatRole.User : ChatRole.Assistant))
+                throw new ArgumentException($"ChatTemplate {Name}: turn {i} is {turns[i].Role}, expected {(i % 2 == 0 ? ChatRole.User : ChatRole.Assistant)}");
         if (addGenerationPrompt && (turns.Count == 0 || turns[^1].Role != ChatRole.User))
             throw new ArgumentException($"ChatTemplate {Name}: a generation prompt must end with a user turn");
         if (!addGenerationPrompt && turns.Count > 0 && turns[^1].Role == ChatRole.User)
             throw new ArgumentException($"ChatTemplate {Name}: conversation ends with an unanswered user turn (use addGenerationPrompt)");
-        return new RenderedChat(ids.ToArray(), labels.ToArray(), systemLength);
     }
 }

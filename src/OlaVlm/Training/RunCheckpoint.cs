@@ -1,4 +1,5 @@
 using OlaVlm.Core;
+using OlaVlm.Model;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using TorchSharp;

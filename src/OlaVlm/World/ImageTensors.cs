@@ -1,16 +1,10 @@
+using OlaVlm.Core;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
 using static TorchSharp.torch;
 
 namespace OlaVlm.World;
-
-/// Per-channel normalisation; CLIP's values are the default because OLA-VLM's base encoder is CLIP.
-public sealed record Normalization(float[] Mean, float[] Std)
-{
-    public static Normalization Clip { get; } = new([0.48145466f, 0.4578275f, 0.40821073f], [0.26862954f, 0.26130258f, 0.27577711f]);
-    public static Normalization None { get; } = new([0f, 0f, 0f], [1f, 1f, 1f]);
-}
 
 /// Turns images, depth maps and segmentation maps into tensors on a chosen device.
 public static class ImageTensors
