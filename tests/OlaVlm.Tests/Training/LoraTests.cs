@@ -165,4 +165,47 @@ public class LoraTests(ITestOutputHelper output)
         var miss = Assert.Throws<OlaVlm.Core.CheckpointMismatchException>(() => LoraCheckpoint.Load(NewModel(heads: false).Llava, dir));
         Assert.Contains("language_model.model.layers.1.mlp.down_proj.lora_B.weight", miss.Message);
     }
+
+    /// Python reads the adapter as PEFT / LLaVA would (environment/lora/check_peft_adapter.py: its own safetensors
+    /// parser, torch.load for non_lora_trainables.bin) and checks W + (α/r)·B·A against the weights merged here.
+    [SkippableFact]
+    public void Python_reads_the_adapter_and_agrees_with_the_merged_weights()
+    {
+        const string python = "/usr/bin/python3";
+        var script = Path.Combine(OlaVlm.Core.Paths.RepoRoot, "environment", "lora", "check_peft_adapter.py");
+        Skip.IfNot(File.Exists(python), $"{python} is missing (Debian: apt-get install python3-torch)");
+        Skip.IfNot(Run(python, "-c \"import torch, numpy\"").Code == 0, $"{python} cannot import torch and numpy (Debian: apt-get install python3-torch)");
+        var m = NewModel(heads: false, seed: 8);
+        Lora.Apply(m.Llava, Tiny);
+        Randomize(m.Llava, 9);
+        var dir = RunDir("lora-py");
+        LoraCheckpoint.Save(m.Llava, Tiny, dir);
+        ExportLlavaNames(m.Llava, Path.Combine(dir, "base.safetensors"));
+        Lora.Merge(m.Llava);
+        ExportLlavaNames(m.Llava, Path.Combine(dir, "merged.safetensors"));
+        var (code, stdout, stderr) = Run(python, $"\"{script}\" \"{dir}\" \"{dir}/base.safetensors\" \"{dir}/merged.safetensors\"");
+        output.WriteLine(stdout + stderr);
+        Assert.True(code == 0, $"check_peft_adapter.py failed: {stderr}");
+        Assert.Contains("\"adapted_modules\": 14", stdout);
+    }
+
+    /// The LLM and projector weights under LLaVA's names (what the Python check compares against).
+    static void ExportLlavaNames(LlavaModel llava, string file)
+    {
+        using var scope = NewDisposeScope();
+        var sd = llava.named_parameters().Where(p => !Lora.IsAdapterParameter(p.name) && !p.name.StartsWith("vision_tower."))
+            .ToDictionary(p => HfNames.ToLlava(p.name), p => (Tensor)p.parameter.detach().contiguous());
+        using var s = File.Create(file);
+        TorchSharp.PyBridge.Safetensors.SaveStateDict(s, sd);
+    }
+
+    static (int Code, string Out, string Err) Run(string exe, string args)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(exe, args) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        var o = p.StandardOutput.ReadToEnd();
+        p.WaitForExit(120_000);
+        return (p.HasExited ? p.ExitCode : -1, o, err.Result);
+    }
 }
