@@ -54,7 +54,7 @@ public static class CvBenchParquet
         for (int g = 0; g < groups; g++)
         {
             stream.Position = 0;
-            var data = Run(() => ParquetSerializer.DeserializeUntypedAsync(stream, rowGroupIndex: g), file).Data;
+            var data = Run(() => ParquetSerializer.DeserializeUntypedAsync(stream, null, g), file).Data;
             foreach (var values in data)
             {
                 string where = $"'{file}' row {row}";
@@ -83,21 +83,24 @@ public static class CvBenchParquet
 
     static CvBenchImageRow Parse(IDictionary<string, object> values, string where)
     {
-        var plain = values.Where(kv => kv.Key != "image").ToDictionary(kv => kv.Key, kv => Plain(kv.Value));
-        var image = values.TryGetValue("image", out var im) ? im as IDictionary<string, object> : null;
-        plain["image"] = image?.TryGetValue("path", out var p) == true ? p as string : null;
+        var plain = values.ToDictionary(kv => kv.Key, kv => Plain(kv.Value));
+        var image = plain.GetValueOrDefault("image") as Dictionary<string, object?>;
+        plain["image"] = image?.GetValueOrDefault("path") as string;
         using var doc = JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(plain));
         var row = CvBenchRelease.FromJson(doc.RootElement, where);
-        var bytes = image?.TryGetValue("bytes", out var b) == true ? b as byte[] : null;
+        var bytes = image?.GetValueOrDefault("bytes") as byte[];
         if (bytes is null || bytes.Length == 0) throw new CvBenchFormatException($"{where} (idx {row.Item.Idx}): 'image' has no bytes");
         return new CvBenchImageRow(row, bytes);
     }
 
-    /// Parquet.Net's untyped values as JSON-ready ones: lists (of lists) become arrays, the rest stays.
+    /// Parquet.Net's untyped values as JSON-ready ones: its string and binary views (ReadOnlyMemory, unless the
+    /// process-wide ParquetOptions.PreferUntyped* switches are set) become string / byte[], lists (of lists) arrays.
     static object? Plain(object? v) => v switch
     {
         null or string or byte[] => v,
-        IDictionary d => d,
+        ReadOnlyMemory<char> m => m.ToString(),
+        ReadOnlyMemory<byte> m => m.ToArray(),
+        IDictionary d => d.Keys.Cast<object>().ToDictionary(k => k.ToString()!, k => Plain(d[k])),
         IEnumerable e => e.Cast<object?>().Select(Plain).ToList(),
         _ => v,
     };

@@ -38,6 +38,11 @@ public static class LlavaJsonStream
     {
         if (policy == MalformedRecordPolicy.SkipAndReport && skips is null)
             throw new ArgumentException("LlavaJsonStream: SkipAndReport needs a SkipReport to count what it leaves out", nameof(skips));
+        return ReadCore(stream, name, policy, skips, bufferSize);
+    }
+
+    static IEnumerable<StreamedRecord> ReadCore(Stream stream, string name, MalformedRecordPolicy policy, SkipReport? skips, int bufferSize)
+    {
         var buf = new byte[Math.Max(bufferSize, 16)];
         int len = 0, index = 0, counted = 0;
         long line = 1;
@@ -54,7 +59,7 @@ public static class LlavaJsonStream
             }
             first = false;
             found.Clear();
-            int consumed = scanner.Scan(buf.AsSpan(0, len), eof, found, index);
+            int consumed = scanner.Scan(buf.AsSpan(0, len), found, index);
             foreach (var (start, end) in found)
             {
                 line += buf.AsSpan(counted, start - counted).Count((byte)'\n');
@@ -101,12 +106,14 @@ public static class LlavaJsonStream
     {
         enum Phase { BeforeArray, InArray, AfterArray }
         Phase phase;
-        JsonReaderState state;
+        JsonReaderState state = new(new JsonReaderOptions { AllowMultipleValues = true });
 
         /// Adds [start, end) of each complete element in `data` to `found`; returns the bytes fully consumed.
-        public int Scan(ReadOnlySpan<byte> data, bool final, List<(int, int)> found, int index)
+        /// Never a final block, and several top-level values allowed: so an empty or cut-off file and content after
+        /// the array reach Finish / the AfterArray check, which say so plainly, instead of a generic reader error.
+        public int Scan(ReadOnlySpan<byte> data, List<(int, int)> found, int index)
         {
-            var reader = new Utf8JsonReader(data, final, state);
+            var reader = new Utf8JsonReader(data, isFinalBlock: false, state);
             try
             {
                 while (true)
