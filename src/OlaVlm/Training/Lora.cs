@@ -49,6 +49,10 @@ public static class Lora
     /// An adapter parameter's name (lora_A / lora_B weights).
     public static bool IsAdapterParameter(string name) => name.Contains(".lora_A.") || name.Contains(".lora_B.");
 
+    /// The adapters' parameters under `model`, by full name: what a LoRA stage trains besides the projector.
+    public static IEnumerable<(string Name, Parameter Param)> AdapterParameters(nn.Module model) =>
+        model.named_parameters().Where(p => IsAdapterParameter(p.name)).Select(p => (p.name, p.parameter));
+
     /// Freezes every parameter under `model` except the adapters (what PEFT leaves trainable with bias "none").
     public static void FreezeAllButAdapters(nn.Module model)
     {
@@ -60,6 +64,10 @@ public static class Lora
     public static void PrepareStage(LlavaModel llava, LoraConfig config)
     {
         if (!Adapters(llava).Any()) Apply(llava, config);
+        else if (Adapters(llava).FirstOrDefault(a => a.Layer.Rank != config.R || a.Layer.Scaling != config.Scaling) is { Layer: not null } odd)
+            throw new InvalidOperationException($"Lora.PrepareStage: the model's adapter {odd.Name} has rank {odd.Layer.Rank}, scaling " +
+                                                $"{odd.Layer.Scaling}; the stage asks for rank {config.R}, scaling {config.Scaling}");
+        Unmerge(llava);   // merged for evaluation earlier: gradients only reach adapters kept apart from W
         FreezeAllButAdapters(llava.LanguageModel);
     }
 

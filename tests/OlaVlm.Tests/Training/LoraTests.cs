@@ -121,6 +121,20 @@ public class LoraTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Resumed_lora_finetune_reproduces_the_uninterrupted_run()
+    {
+        var cfg = StageConfig.QuickFinetune with { Steps = 4, BatchSize = 4, OneHopSteps = 0, WarmupRatio = 0, Lora = Tiny };
+        var full = Stage.Run(NewModel(heads: false, seed: 3), cfg, NewData(), null, RunDir("lora-resume-a"), progress: Quiet);
+        var dir = RunDir("lora-resume-b");
+        Stage.Run(NewModel(heads: false, seed: 3), cfg, NewData(), null, dir, stopAfter: 2, progress: Quiet);
+        // A fresh process: new model, new adapters; the run checkpoint restores both and the optimizer.
+        var m = NewModel(heads: false, seed: 3);
+        var resumed = Stage.Run(m, cfg, NewData(), null, dir, progress: Quiet);
+        Assert.Equal(MetricsLog.Column(full.Metrics, "loss"), MetricsLog.Column(resumed.Metrics, "loss"));
+        Assert.Equal(14 * 2, Lora.AdapterParameters(m).Count());
+    }
+
+    [Fact]
     public void Save_then_load_gives_identical_merged_weights()
     {
         var m = NewModel(heads: false, seed: 5);
