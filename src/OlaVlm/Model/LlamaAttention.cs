@@ -9,7 +9,9 @@ namespace OlaVlm.Model;
 /// KV cache; NumKvHeads = NumHeads is plain multi-head attention.
 public sealed class LlamaAttention : nn.Module
 {
-    private readonly Linear q_proj, k_proj, v_proj, o_proj;
+    // Typed as Module rather than Linear, and not readonly, so Training.Lora can put a LoRA adapter in a
+    // projection's place (PEFT's setattr); plain Linear layers otherwise.
+    private nn.Module<Tensor, Tensor> q_proj, k_proj, v_proj, o_proj;
     private readonly int heads, kvHeads, headDim;
 
     public LlamaAttention(LlamaConfig c) : base(nameof(LlamaAttention))

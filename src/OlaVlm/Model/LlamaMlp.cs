@@ -7,7 +7,8 @@ namespace OlaVlm.Model;
 /// SwiGLU feed-forward: down(silu(gate(x)) * up(x)).
 public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
 {
-    private readonly Linear gate_proj, up_proj, down_proj;
+    // Module rather than Linear, and not readonly: Training.Lora can put a LoRA adapter in a projection's place.
+    private nn.Module<Tensor, Tensor> gate_proj, up_proj, down_proj;
 
     public LlamaMlp(LlamaConfig c) : base(nameof(LlamaMlp))
     {

@@ -48,13 +48,14 @@ public static class Stage
         bool emb = EmbeddingLossOn(model, cfg);
         Freezing.Freeze(model);
         foreach (var prefix in TrainablePrefixes(model, cfg.Kind, emb)) Freezing.SetRequiresGrad(model, prefix, true);
+        if (cfg.Lora is not null) Lora.PrepareStage(model.Llava, cfg.Lora);
         // CLIP runs under no_grad unless it trains (LLaVA never back-propagates into a frozen tower).
         model.Llava.TrainVisionTower = cfg.Kind == StageKind.VisualPretrain;
         if (cfg.Bf16Weights && model.parameters().First().dtype != ScalarType.BFloat16) model.to(ScalarType.BFloat16);
         return ParamGroups.Build(model, cfg.ToTrainConfig(outputDir: ""),
         [
             GroupRule.Prefix("projector", cfg.ProjectorLr, "llava.mm_projector"),
-            GroupRule.Prefix("llm", cfg.LlmLr, "llava.language_model"),
+            GroupRule.Prefix("llm", cfg.Lora?.LearningRate ?? cfg.LlmLr, "llava.language_model"),
             GroupRule.Prefix("vision", cfg.VisionLr, "llava.vision_tower"),
             GroupRule.Prefix("ola", cfg.OlaLr, "ola"),
         ]);

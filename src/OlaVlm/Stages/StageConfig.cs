@@ -66,6 +66,12 @@ public sealed record StageConfig
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
     public int InitProbeSteps { get; init; } = 0;
 
+    /// LoRA instead of full weights for the LLM (LLaVA-1.5's finetune_lora): adapters on the LLM's Linear layers train
+    /// at Lora.LearningRate, the rest of the LLM stays frozen, the projector keeps ProjectorLr. Null = full weights;
+    /// left out of the JSON while null, so cache keys made before it existed stay valid.
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public LoraConfig? Lora { get; init; }
+
     public int EffectiveBatch => BatchSize * GradAccum;
 
     public TrainConfig ToTrainConfig(string outputDir) => new()

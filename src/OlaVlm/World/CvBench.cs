@@ -62,6 +62,13 @@ public static class CvBench
         JsonElement e;
         try { e = JsonDocument.Parse(line).RootElement; }
         catch (JsonException ex) { throw new CvBenchFormatException($"{where}: not valid JSON ({ex.Message})"); }
+        return Parse(e, where);
+    }
+
+    /// Validates one item already parsed (a JSONL line, or a parquet row as Data.Layouts.CvBenchParquet reads it);
+    /// `where` names the file and line or row in errors.
+    internal static CvBenchItem Parse(JsonElement e, string where)
+    {
         if (e.ValueKind != JsonValueKind.Object) throw new CvBenchFormatException($"{where}: expected a JSON object");
 
         if (!e.TryGetProperty("idx", out var idxEl) || !idxEl.TryGetInt32(out int idx))

@@ -87,7 +87,12 @@ public sealed class LlavaDataset
         catch (ImageLoadException ex) { throw new ImageLoadException($"'{File}' record {r.Id}: {ex.Message}", ex); }
     }
 
-    static LlavaRecord Parse(JsonElement e, out string? id)
+    /// A dataset from records read elsewhere (Data.Layouts streams the released files record by record).
+    public static LlavaDataset FromRecords(string file, string imageRoot, IReadOnlyList<LlavaRecord> records, IReadOnlyList<SkippedRecord> skipped) =>
+        new(file, imageRoot, records.ToList(), skipped.ToList());
+
+    /// Validates one record (see the class comment); `id` is set as soon as it is known, for error messages.
+    internal static LlavaRecord Parse(JsonElement e, out string? id)
     {
         id = null;
         if (e.ValueKind != JsonValueKind.Object) throw new LlavaFormatException($"expected an object, got {e.ValueKind}");
