@@ -1,9 +1,10 @@
 namespace OlaVlm.Model;
 
 /// CLIP vision tower shape (HF CLIPVisionConfig). The default select layer −2 is LLaVA's
-/// mm_vision_select_layer: the penultimate layer's patch features. HiddenAct: "quick_gelu" (OpenAI's CLIPs) or
-/// "gelu" (OpenCLIP conversions such as SD-2.1-unCLIP's ViT-H/14); ProjectionDim: the width of visual_projection
-/// in CLIPVisionModelWithProjection.
+/// mm_vision_select_layer: the penultimate layer's patch features. Act: "quick_gelu" (OpenAI's CLIPs, the default) or
+/// "gelu" (OpenCLIP conversions such as SD-2.1-unCLIP's ViT-H/14); Projection: the width of visual_projection in
+/// CLIPVisionModelWithProjection (default 512). Both are stored only when set, so the configs written before they
+/// existed (the shipped foundations' among them) read and hash as they did.
 public sealed record ClipVisionConfig(
     int HiddenSize,
     int IntermediateSize,
@@ -13,9 +14,17 @@ public sealed record ClipVisionConfig(
     int PatchSize,
     int NumChannels = 3,
     double LayerNormEps = 1e-5,
-    string HiddenAct = "quick_gelu",
-    int ProjectionDim = 512)
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    string? HiddenAct = null,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    int? ProjectionDim = null)
 {
+    public string Act => HiddenAct ?? "quick_gelu";
+    public int Projection => ProjectionDim ?? 512;
+
+    /// The same config with the defaults stored as unset, so a config read from a file equals the preset it matches.
+    public ClipVisionConfig Normalized() =>
+        this with { HiddenAct = Act == "quick_gelu" ? null : Act, ProjectionDim = Projection == 512 ? null : Projection };
     public int NumPatches => (ImageSize / PatchSize) * (ImageSize / PatchSize);
 
     /// Index into the NumLayers + 1 hidden states (embeddings first) of a select layer (negative counts from the end).

@@ -50,7 +50,7 @@ public sealed class ClipVisionTransformer : nn.Module
         Config = c;
         embeddings = new ClipVisionEmbeddings(c);
         pre_layrnorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps);
-        encoder = new ClipEncoder(c.HiddenSize, c.IntermediateSize, c.NumLayers, c.NumHeads, c.LayerNormEps, c.HiddenAct);
+        encoder = new ClipEncoder(c.HiddenSize, c.IntermediateSize, c.NumLayers, c.NumHeads, c.LayerNormEps, c.Act);
         post_layernorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps);
         RegisterComponents();
     }

@@ -17,7 +17,7 @@ public sealed class ClipVisionModelWithProjection : nn.Module<Tensor, Tensor>
     {
         Config = c;
         vision_model = new ClipVisionTransformer(c);
-        visual_projection = nn.Linear(c.HiddenSize, c.ProjectionDim, hasBias: false);
+        visual_projection = nn.Linear(c.HiddenSize, c.Projection, hasBias: false);
         RegisterComponents();
         this.to(device ?? Core.Devices.Default);
     }

@@ -110,7 +110,7 @@ public static class Pretrained
         var clip = new JsonObject { ["model_type"] = "clip_vision_model", ["hidden_size"] = v.HiddenSize, ["intermediate_size"] = v.IntermediateSize,
             ["num_hidden_layers"] = v.NumLayers, ["num_attention_heads"] = v.NumHeads, ["image_size"] = v.ImageSize,
             ["patch_size"] = v.PatchSize, ["num_channels"] = v.NumChannels, ["layer_norm_eps"] = v.LayerNormEps,
-            ["hidden_act"] = v.HiddenAct, ["projection_dim"] = v.ProjectionDim };
+            ["hidden_act"] = v.Act, ["projection_dim"] = v.Projection };
         File.WriteAllText(Path.Combine(clipDir, "config.json"), clip.ToJsonString(opts));
         Checkpoint.Save(model.VisionTower, Path.Combine(clipDir, "model.safetensors"));
         Checkpoint.Save(model, Path.Combine(llavaDir, "model.safetensors"), HfNames.ToLlava, n => !n.StartsWith("vision_tower."),
@@ -132,7 +132,7 @@ public static class Pretrained
             throw new NotSupportedException($"{src}: vision hidden_act '{act}' is not supported (ClipMlp computes quick_gelu or gelu)");
         return new ClipVisionConfig(I("hidden_size"), I("intermediate_size"), I("num_hidden_layers"), I("num_attention_heads"),
             I("image_size"), I("patch_size"), j["num_channels"]?.GetValue<int>() ?? 3, j["layer_norm_eps"]?.GetValue<double>() ?? 1e-5,
-            act, j["projection_dim"]?.GetValue<int>() ?? root["projection_dim"]?.GetValue<int>() ?? 512);
+            act, j["projection_dim"]?.GetValue<int>() ?? root["projection_dim"]?.GetValue<int>() ?? 512).Normalized();
     }
 
     public static JsonNode ReadConfig(string dir)

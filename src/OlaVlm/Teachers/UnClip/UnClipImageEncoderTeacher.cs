@@ -53,7 +53,7 @@ public sealed class UnClipImageEncoderTeacher : ITeacher
     public ClipImageProcessor Processor { get; }
     public string Name => "unclip-vith14";
     public TeacherKind Kind => TeacherKind.Gen;
-    public long[] TargetShape => [1, model.Config.ProjectionDim];
+    public long[] TargetShape => [1, model.Config.Projection];
     public Device Device { get; }
     public string WeightsHash { get; }
 
