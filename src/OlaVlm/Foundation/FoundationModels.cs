@@ -113,6 +113,11 @@ public static class FoundationModels
 
     static string Sha256(string path) => Core.FileHash.Sha256(path);
 
+    /// Why the shipped foundation (data/foundation) is not the one `config` would train for a world of `world`'s config,
+    /// or null when it is (config, world and every file's SHA-256 checked): what LoadOrTrain decides before training.
+    public static string? ShippedMismatch(WorldConfig world, FoundationConfig config) =>
+        Mismatch(ShippedDir, config, MiniWorld.ConfigHash(world)) ?? VerifyHashes(ShippedDir);
+
     /// Why the folder cannot be reused, or null when it can.
     static string? Mismatch(string dir, FoundationConfig config, string worldHash)
     {

@@ -19,8 +19,8 @@ public sealed record ClipVisionConfig(
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     int? ProjectionDim = null)
 {
-    public string Act => HiddenAct ?? "quick_gelu";
-    public int Projection => ProjectionDim ?? 512;
+    [System.Text.Json.Serialization.JsonIgnore] public string Act => HiddenAct ?? "quick_gelu";
+    [System.Text.Json.Serialization.JsonIgnore] public int Projection => ProjectionDim ?? 512;
 
     /// The same config with the defaults stored as unset, so a config read from a file equals the preset it matches.
     public ClipVisionConfig Normalized() =>

@@ -8,6 +8,14 @@ namespace OlaVlm.Tests.Foundation;
 [Collection(SerialCollection.Name)]
 public class ShippingTests
 {
+    /// The default profile must load what data/foundation ships, not retrain it for half an hour: a change to a
+    /// config record's JSON (a new property, a computed one) is caught here, not by a main job that retrains.
+    [Fact]
+    public void TheShippedFoundationIsTheDefaultProfiles()
+    {
+        Assert.Null(FoundationModels.ShippedMismatch(new WorldConfig(), new FoundationConfig()));
+    }
+
     [Fact]
     public void ShippedFoundationVerifiesAndDetectsAnEditedFile()
     {
