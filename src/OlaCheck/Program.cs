@@ -12,7 +12,7 @@ Command[] commands =
     // what data/ ships
     Foundations.Command, Teachers.Command,
     // research runs
-    Align.Command, Clip.Command, Reasoning.Command, Oracle.Command,
+    Align.Command, Seeds.Command, AblationSweep.Command, Clip.Command, Reasoning.Command, Oracle.Command,
     // timings
     PtStep.Command,
 ];

@@ -41,10 +41,13 @@ public sealed record BenchSet(string JsonlPath, IReadOnlyList<CvBenchItem> Items
 
 /// A model's metric over seeds: mean and Student-t interval (HalfWidth NaN with fewer than 2 seeds).
 /// One row of the results table; Values are the per-seed numbers in seed order.
-public sealed record BenchRow(string Model, string Metric, double Mean, double HalfWidth, int Seeds, IReadOnlyList<double> Values, double Level = 0.95)
+/// Min/Max: the range the metric can take (accuracies [0, 1], paired differences [−1, 1]); the interval is reported
+/// inside it, since a t-interval over few seeds can reach past what an accuracy can be.
+public sealed record BenchRow(string Model, string Metric, double Mean, double HalfWidth, int Seeds, IReadOnlyList<double> Values, double Level = 0.95,
+                              double Min = 0, double Max = 1)
 {
-    public double Lower => Mean - HalfWidth;
-    public double Upper => Mean + HalfWidth;
+    public double Lower => Math.Clamp(Mean - HalfWidth, Min, Max);
+    public double Upper => Math.Clamp(Mean + HalfWidth, Min, Max);
 }
 
 /// One scored run (a trained model at one seed, with or without images).
@@ -158,6 +161,10 @@ public static class BenchEvaluation
         }
         return new BenchRow(model, metric, Stats.Mean(values), double.NaN, values.Count, values, level);
     }
+
+    /// A paired difference (e.g. OLA-VLM − LLaVA-1.5 per seed): mean ± t-interval, reported inside [−1, 1].
+    public static BenchRow Difference(string model, string metric, IReadOnlyList<double> values, double level = 0.95) =>
+        Row(model, metric, values, level) with { Min = -1 };
 
     /// Aggregates runs grouped by model name (e.g. "baseline", "OLA-VLM", "baseline (blind)").
     public static IReadOnlyList<BenchRow> Aggregate(IEnumerable<BenchRun> runs, double level = 0.95) =>

@@ -22,6 +22,12 @@ public static class ExperimentArms
     /// 1024 were worse at seed 6 (1.47, 1.34). Reproduce with `OlaCheck align … projhidden=N` (its PT log).
     public const int MiniatureProjectorHidden = 256;
 
+    /// OLA-VLM in the miniature, scaled by the paper's ratios (docs/reference-equivalence.md, "The miniature's ratios"):
+    /// task tokens keep their share of the visual context beside the mini CLIP's 64 image tokens (1 per task, where
+    /// the paper has 8 beside 576); every other knob is a ratio the miniature already keeps (λ, the contrastive
+    /// weight, predictor layers as fractions of the depth, OLA-VLM's learning rate equal to the projector's).
+    public static OlaConfig MiniatureOla => OlaConfig.Miniature.ScaledToImageTokens(new Foundation.FoundationConfig().Vision.NumPatches);
+
     /// The measurement notebooks' CI setting: ExperimentConfig.Quick with shorter stages (every benchmark
     /// item: a prefix would hold only the first tasks, and 3D would be empty), so three seeds of both arms (plus a tiny ablation sweep) train in about a minute each on
     /// 2 cores. Its models are too short-trained to answer in the benchmark's format; it checks the
@@ -29,6 +35,7 @@ public static class ExperimentArms
     public static ExperimentConfig QuickMeasurement => ExperimentConfig.Quick with
     {
         ProjectorHidden = MiniatureProjectorHidden,
+        Ola = MiniatureOla,
         Pretrain = StageConfig.QuickPretrain with { Steps = 12, FewObjectsSteps = 6, FewObjectsMax = 2 },
         Finetune = StageConfig.QuickFinetune with { Steps = 16 },
         BenchLimit = 0,
@@ -45,6 +52,7 @@ public static class ExperimentArms
     public static ExperimentConfig FullMeasurement => ExperimentConfig.Full with
     {
         ProjectorHidden = MiniatureProjectorHidden,
+        Ola = MiniatureOla,
         Pretrain = StageConfig.FullPretrain with { Steps = 540, ProjectorLr = 5e-3, OlaLr = 5e-3, FewObjectsSteps = 270, FewObjectsMax = 2 },
         // The IFT curriculum's first third on one-hop questions, as in ExperimentConfig.Full (80 of 240).
         Finetune = StageConfig.FullFinetune with { Steps = 80, OneHopSteps = 27 },
@@ -71,6 +79,23 @@ public static class ExperimentArms
         var tokens = model.TaskTokenSequence()?.detach().clone();
         model.eval();
         return new MllmUnderTest(model.Llava, tokenizer, template, tokens, name) { MaxNewTokens = maxNewTokens };
+    }
+
+    /// Both arms as PT left them (named "<arm> after PT"): each arm's PT checkpoint in a fresh model of its shape, for
+    /// probing what PT put into each layer, before IFT trained the LLM.
+    public static SeedModels FromPretrain(ExperimentResult exp, ITokenizer tokenizer, ChatTemplate template, int seed, Device? device = null) =>
+        new(seed, [Wrap(AfterPretrain(exp.Baseline, device), tokenizer, template, BaselineName + AfterPt),
+                   Wrap(AfterPretrain(exp.Ola, device), tokenizer, template, OlaName + AfterPt)]);
+
+    public const string AfterPt = " after PT";
+
+    static OlaVlmModel AfterPretrain(ArmResult arm, Device? device)
+    {
+        if (!File.Exists(arm.PretrainCheckpoint)) throw new FileNotFoundException($"{arm.Name}: no PT checkpoint at {arm.PretrainCheckpoint}", arm.PretrainCheckpoint);
+        device ??= arm.Model.Llava.LanguageModel.Model.EmbedTokens.weight!.device;
+        var model = OlaVlmModel.Create(new LlavaModel(arm.Model.Llava.Config, device), arm.Model.OlaConfig);
+        model.Load(arm.PretrainCheckpoint);
+        return model;
     }
 
     /// Both arms of one experiment (one training seed).

@@ -73,7 +73,7 @@ public static class Ladder
         {
             var seeds = runs.Where(r => r.Model == ExperimentArms.OlaName).Select(r => r.Seed).OrderBy(s => s).ToList();
             double Acc(string model, int seed) => runs.Single(r => r.Model == model && r.Seed == seed).Score.Records().Single(x => x.Name == m).Accuracy;
-            var diff = BenchEvaluation.Row(Difference, m, seeds.Select(s => Acc(ExperimentArms.OlaName, s) - Acc(ExperimentArms.BaselineName, s)).ToList());
+            var diff = BenchEvaluation.Difference(Difference, m, seeds.Select(s => Acc(ExperimentArms.OlaName, s) - Acc(ExperimentArms.BaselineName, s)).ToList());
             rows.Add(new LadderRow(Difference, m, diff.Mean, diff.Lower, diff.Upper, diff.Seeds, 0, "reported, not judged", null, "paired t over seeds"));
         }
         return rows;
@@ -108,7 +108,8 @@ public static class Ladder
     {
         if (n == 0) return (double.NaN, double.NaN);
         double p = k / n, d = 1 + z * z / n, c = (p + z * z / (2 * n)) / d, h = z * Math.Sqrt(p * (1 - p) / n + z * z / (4.0 * n * n)) / d;
-        return (c - h, c + h);
+        // Inside [0, 1] by construction, up to rounding (k = 0 gives c − h = −1e-17).
+        return (Math.Max(0, c - h), Math.Min(1, c + h));
     }
 
     public static string Markdown(IReadOnlyList<LadderRow> rows)

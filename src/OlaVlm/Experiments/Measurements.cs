@@ -80,4 +80,11 @@ public static class Measurements
         var correlations = measures.Count == 0 ? [] : ProbeCorrelation.Compute(measures, config.Summary, config.CorrelationMetric);
         return new MeasurementResult(runs, BenchEvaluation.Aggregate(runs, config.Level), probes, correlations);
     }
+
+    /// Probes every model of every seed against every teacher, without the benchmark: what PT put into each layer
+    /// (notebook 04 probes the PT checkpoints this way). Cached under Paths.Out/probing like Run's probes.
+    public static IReadOnlyList<ProbedCheckpoint> Probe(IReadOnlyList<SeedModels> seeds, IReadOnlyList<ITeacher> teachers, ProbeImages images,
+        LayerProbingConfig config, Device? device = null, Action<string>? log = null, string? cacheRoot = null) =>
+        seeds.SelectMany(s => s.Models.Select(m => new ProbedCheckpoint(m.Name, s.Seed,
+            LayerProbing.Run(m, teachers, images, config, device, Path.Combine(cacheRoot ?? Paths.Out, "probing"), log)))).ToList();
 }

@@ -23,6 +23,8 @@ public sealed record ResultsData
     public IReadOnlyList<ProbeSummaryRow> Probes { get; init; } = [];
     public IReadOnlyList<CorrelationRow> Correlations { get; init; } = [];
     public IReadOnlyList<AblationRow> Ablations { get; init; } = [];
+    /// Each ablation as its paired difference to OLA-VLM at the same seeds.
+    public IReadOnlyList<AblationDifference> AblationDifferences { get; init; } = [];
     /// The ladder from blind to oracle (notebook 05, Experiments.Ladder).
     public IReadOnlyList<LadderRow> Ladder { get; init; } = [];
 
@@ -87,7 +89,10 @@ public static class ResultsReport
         Section(sb, "Probe quality vs benchmark (Pearson r over checkpoints and seeds)", d.Correlations,
             "| teacher | probe summary | metric | n | r | p | note |",
             c => $"| {c.Teacher} | {c.Summary} | {c.Metric} | {c.N} | {(c.R is double r ? F(r) : "n/a")} | {(c.PValue is double p ? F(p) : "n/a")} | {c.Note ?? ""} |");
-        Section(sb, "Ablations", d.Ablations,
+        Section(sb, "Ablations: paired difference to OLA-VLM at the same seed (variant − OLA-VLM, t over seeds)", d.AblationDifferences,
+            "| group | variant | metric | mean difference | 95 % interval | seeds | per seed |",
+            a => $"| {a.Group} | {a.Variant} | {a.Metric} | {F(a.Mean)} | [{F(a.Lower)}, {F(a.Upper)}] | {a.Seeds} | {string.Join(" ", a.Values.Select(F))} |");
+        Section(sb, "Ablations: each variant's own score", d.Ablations,
             "| group | variant | metric | mean | ± | seeds | per seed |",
             a => $"| {a.Group} | {a.Variant} | {a.Metric} | {F(a.Mean)} | {F(a.HalfWidth)} | {a.Seeds} | {string.Join(" ", a.Values.Select(F))} |");
         return sb.ToString();

@@ -72,6 +72,17 @@ public sealed class Workspace : IDisposable
     public ExperimentResult Run(long seed, ExperimentConfig? config = null, Action<string>? log = null) =>
         Stages.Experiment.RunBaselineAndOla(World, Foundation, Targets, config ?? Experiment, seed, device: Device, log: log);
 
+    /// An ablation sweep over `seeds` with this workspace's recipe: each variant's OlaConfig replaces the recipe's
+    /// (null = LLaVA-1.5), trained like Run (so the reference OLA-VLM and LLaVA-1.5 come from the main experiments' cache),
+    /// scored with the reference parsing; results cached under out/ablations.
+    public AblationSweepResult Ablate(IReadOnlyList<AblationVariant> variants, IReadOnlyList<int> seeds, Action<string>? log = null)
+    {
+        var runner = ExperimentArms.AblationRunner((cfg, seed) => Run(seed, cfg, log), Experiment, Eval.AnswerParsing.Reference);
+        // Everything the runner depends on besides the variant and seed (the variant replaces Experiment.Ola).
+        var tag = Ablations.Tag(World.Root, Foundation.LlavaConfig, Teachers.Select(t => t.WeightsHash).ToList(), Experiment with { Ola = OlaConfig.Miniature });
+        return Ablations.Run(variants, seeds, runner, tag, log: log);
+    }
+
     /// What a report's Setup section says about this workspace and a measurement over `seeds`.
     public IReadOnlyDictionary<string, string> Describe(BenchSet bench, IEnumerable<int> seeds, IEnumerable<int> probedSeeds, IEnumerable<int> ablationSeeds) =>
         new Dictionary<string, string>

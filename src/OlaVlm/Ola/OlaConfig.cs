@@ -51,6 +51,9 @@ public sealed record OlaConfig
     /// Task tokens per task in the sequence (N). Ablation: 0 / 4 / 8 / 16; 8 is best.
     public int NumTaskTokens { get; init; } = 8;
 
+    /// Image tokens of the paper's encoder (CLIP ViT-L/14 at 336²: 24 × 24), the context NumTaskTokens was chosen beside.
+    public const int PaperImageTokens = 576;
+
     /// Layer numbers in `OlaTaskSpec.PaperLayers` refer to an LLM of this depth.
     public int PaperNumLayers { get; init; } = 32;
 
@@ -84,6 +87,16 @@ public sealed record OlaConfig
 
     /// Std of the task-token initialisation (reference: torch.randn, i.e. 1).
     public double TaskTokenInitStd { get; init; } = 1.0;
+
+    /// The config with NumTaskTokens scaled to an encoder of `imageTokens` image tokens, keeping the paper's share of
+    /// the visual context: 8 per task beside 576 image tokens (24 of 600, 4 %). The miniature's 64 image tokens get
+    /// round(8 · 64 / 576) = 1 per task (3 of 67, 4.5 %), where 8 per task would be 24 of 88 (27 %) and the frozen LLM
+    /// would read every caption token through them. At least 1, so the predictors keep their tokens.
+    public OlaConfig ScaledToImageTokens(int imageTokens)
+    {
+        if (imageTokens < 1) throw new ArgumentOutOfRangeException(nameof(imageTokens), imageTokens, "an encoder gives at least one image token");
+        return this with { NumTaskTokens = Math.Max(1, (int)Math.Round(NumTaskTokens * (double)imageTokens / PaperImageTokens, MidpointRounding.AwayFromZero)) };
+    }
 
     public bool EmbeddingLossActive(TrainingStage stage) =>
         stage == TrainingStage.Pretrain || EmbeddingLossInFinetune;

@@ -52,7 +52,7 @@ public static class Arm
                                               cfg.MaxNewTokens, cfg.EvalBatchSize, a.Device);
         model.Save(folders.Model);
         File.WriteAllText(folders.Answers, JsonSerializer.Serialize(answers));
-        return new ArmResult(name, model, done, answers, CvBenchScorer.Score(a.Bench, answers, cfg.Parsing), false);
+        return new ArmResult(name, model, done, answers, CvBenchScorer.Score(a.Bench, answers, cfg.Parsing), false, folders.PretrainModel);
     }
 
     /// The recipe's stages in order, each with its kind and the experiment's seed.
@@ -88,7 +88,7 @@ public static class Arm
         var saved = JsonSerializer.Deserialize<List<string>>(File.ReadAllText(folders.Answers))
                     ?? throw new InvalidDataException($"{folders.Answers} holds no answers");
         if (saved.Count != a.Bench.Count) throw new InvalidDataException($"{folders.Answers} has {saved.Count} answers for {a.Bench.Count} benchmark items");
-        return new ArmResult(name, model, results, saved, CvBenchScorer.Score(a.Bench, saved, a.Config.Parsing), true);
+        return new ArmResult(name, model, results, saved, CvBenchScorer.Score(a.Bench, saved, a.Config.Parsing), true, folders.PretrainModel);
     }
 
     static StageResult Reused(OlaVlmModel model, StageConfig sc, string runDir) =>

@@ -6,8 +6,9 @@ namespace OlaVlm.Stages;
 
 /// One trained arm: its model, the stages' results (metrics of every logged step), greedy benchmark
 /// answers and their CV-Bench score. Reused: loaded from the cache, nothing trained now.
+/// PretrainCheckpoint: the model as PT left it (the whole model, one safetensors file), for probing what PT put in.
 public sealed record ArmResult(string Name, OlaVlmModel Model, IReadOnlyList<StageResult> Stages, IReadOnlyList<string> Answers,
-                               CvBenchScore Score, bool Reused)
+                               CvBenchScore Score, bool Reused, string PretrainCheckpoint)
 {
     public StageResult Stage(StageKind kind) => Stages.FirstOrDefault(s => s.Kind == kind)
         ?? throw new KeyNotFoundException($"arm {Name} has no {kind} stage");

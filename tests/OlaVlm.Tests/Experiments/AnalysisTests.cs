@@ -49,7 +49,7 @@ public class AnalysisTests : IDisposable
     {
         var variants = Ablations.Standard(OlaConfig.Miniature);
         Assert.All(variants, v => v.Config?.Validate());
-        Assert.Equal(["0", "4", "8", "16"], variants.Where(v => v.Group == "task tokens").Select(v => v.Name));
+        Assert.Equal(["0", "8", "16"], variants.Where(v => v.Group == "task tokens").Select(v => v.Name));   // 0, the config's own, twice it
         Assert.Equal(2, variants.Single(v => v.Label == "layers: late {24,28}").Config!.LayersFor(OlaTask.Depth, 4).Count);
         var distinct = variants.Select(v => v.Config is null ? "baseline" : System.Text.Json.JsonSerializer.Serialize(v.Config)).Distinct().Count();
         Assert.True(distinct < variants.Count);                          // the default config appears under several groups
@@ -113,7 +113,7 @@ public class AnalysisTests : IDisposable
         foreach (var word in new[] { "better", "worse", "improve", "outperform", "wins" }) Assert.DoesNotContain(word, text, StringComparison.OrdinalIgnoreCase);
 
         var empty = ResultsReport.Markdown(new ResultsData());
-        Assert.Equal(5, empty.Split("Not measured.").Length - 1);   // ladder, benchmark, probes, correlations, ablations
+        Assert.Equal(6, empty.Split("Not measured.").Length - 1);   // ladder, benchmark, probes, correlations, ablations (paired, own)
     }
 
     [Fact]

@@ -53,3 +53,22 @@ public class OlaConfigTests
         foreach (var n in new[] { 0, 4, 8, 16 }) (OlaConfig.Paper with { NumTaskTokens = n }).Validate();
     }
 }
+
+public class OlaConfigRatioTests
+{
+    [Theory]
+    [InlineData(576, 8)]     // the paper: 8 per task beside 576 image tokens
+    [InlineData(64, 1)]      // the miniature: round(8 · 64 / 576) = 1
+    [InlineData(1, 1)]       // never below one token per task
+    [InlineData(1152, 16)]
+    public void TaskTokensKeepTheirShareOfTheVisualContext(int imageTokens, int perTask) =>
+        Assert.Equal(perTask, OlaVlm.Ola.OlaConfig.Paper.ScaledToImageTokens(imageTokens).NumTaskTokens);
+
+    [Fact]
+    public void TheMiniaturesOlaVlmIsTheScaledPaperConfig()
+    {
+        Assert.Equal(1, OlaVlm.Experiments.ExperimentArms.MiniatureOla.NumTaskTokens);
+        Assert.Equal(1, OlaVlm.Experiments.ExperimentArms.FullMeasurement.Ola.NumTaskTokens);
+        Assert.Throws<ArgumentOutOfRangeException>(() => OlaVlm.Ola.OlaConfig.Paper.ScaledToImageTokens(0));
+    }
+}

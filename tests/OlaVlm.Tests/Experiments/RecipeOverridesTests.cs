@@ -1,0 +1,38 @@
+using OlaVlm.Experiments;
+
+namespace OlaVlm.Tests.Experiments;
+
+public class RecipeOverridesTests
+{
+    [Fact]
+    public void OverridesChangeOnlyWhatTheySet()
+    {
+        var base_ = ExperimentArms.FullMeasurement;
+        Assert.Equal(base_, new RecipeOverrides().Apply(base_));
+        var c = new RecipeOverrides { PtSteps = 80, IftSteps = 120, PtLr = 2e-3, ProjectorHidden = 0, FewObjectsSteps = 40 }.Apply(base_);
+        Assert.Equal((80, 120, 40), (c.Pretrain.Steps, c.Finetune.Steps, c.Finetune.OneHopSteps));   // one-hop: a third of IFT
+        Assert.Equal((2e-3, 2e-3), (c.Pretrain.ProjectorLr, c.Pretrain.OlaLr));                     // one PT rate for both
+        Assert.Null(c.ProjectorHidden);                                                              // 0 = LLaVA's rule
+        Assert.Equal((40, 2), (c.Pretrain.FewObjectsSteps, c.Pretrain.FewObjectsMax));
+        Assert.Equal(base_.Finetune.LlmLr, c.Finetune.LlmLr);
+        Assert.Equal(10, new RecipeOverrides { IftSteps = 10, OneHopSteps = 50 }.Apply(base_).Finetune.OneHopSteps);   // capped at IFT
+    }
+}
+
+public class ProbeAveragesTests
+{
+    static ProbedCheckpoint P(string model, int seed, params double[] cosines) =>
+        new(model, seed, new LayerProbingResult(model, "h", [new ProbeCurve("depth", "t", [0, 1, 2], cosines, 1)]));
+
+    [Fact]
+    public void CurvesAreAveragedPerModelOverItsSeeds()
+    {
+        var avg = ProbeAverages.MeanOverSeeds([P("A", 1, 0.5, 0.6, 0.7), P("A", 2, 0.7, 0.8, 0.9), P("B", 1, 0.1, 0.1, 0.1)], "depth", x => 2 * x);
+        Assert.Equal(2, avg.Count);
+        var a = avg.Single(r => r.Model.StartsWith("A"));
+        Assert.Equal("A (2 seeds)", a.Model);
+        Assert.Equal(new[] { 1.2, 1.4, 1.6 }, a.Curves[0].Cosines.Select(c => Math.Round(c, 10)));
+        Assert.Throws<ArgumentException>(() => ProbeAverages.MeanOverSeeds(
+            [P("A", 1, 0.5, 0.6, 0.7), new ProbedCheckpoint("A", 2, new LayerProbingResult("A", "h", [new ProbeCurve("depth", "t", [1, 2], [0.1, 0.2], 1)]))], "depth"));
+    }
+}
