@@ -131,7 +131,7 @@ sealed class NotebookRunner(TextWriter log, bool keepGoing = false)
         // A timeout interrupts the cell as VS Code's interrupt button does (the kernel cancels the cell); training stops
         // at its next step boundary with a checkpoint, so a rerun resumes there. Then the runner waits for it to stop.
         var message = $"cell timed out after {timeout.TotalSeconds:F0}s: interrupted";
-        log.WriteLine($"{what} {message}; waiting for training to stop at a step boundary");
+        log.WriteLine($"{what} timed out after {timeout.TotalSeconds:F0}s: interrupting it; waiting for training to stop at a step boundary");
         await kernel.SendAsync(new Cancel());
         var left = await InterruptibleWork.WaitAsync(InterruptGrace);
         log.WriteLine(left == 0 ? $"{what} stopped" : $"{what} still has {left} training loop(s) running after {InterruptGrace.TotalSeconds:F0}s; leaving them");

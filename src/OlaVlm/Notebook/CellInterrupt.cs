@@ -6,9 +6,12 @@ namespace OlaVlm.Notebook;
 /// cancelling its KernelInvocationContext; the code in the cell keeps running unless it looks. The Trainer looks
 /// between steps (through Core.Interrupt), so an interrupted training stops at a step boundary with a checkpoint.
 /// Reflection, as in NotebookProgress: the library must not depend on the kernel's assemblies.
-static class CellInterrupt
+public static class CellInterrupt
 {
     static PropertyInfo? _current, _token;
+
+    /// Makes a cell's interrupt stop training (Setup.Run does this; a notebook that skips Setup.Run can call it).
+    public static void Install() => Core.Interrupt.Source = Requested;
 
     /// Whether the cell now running (on this async flow) has been cancelled; false outside a kernel.
     public static bool Requested()

@@ -20,7 +20,7 @@ public static class Setup
         // (no kernel, e.g. a loop on a background thread) they fall back to console lines.
         Training.Progress.Factory = () => NotebookProgress.TryCreate() ?? new Training.ConsoleProgress();
         // Interrupting a cell (the kernel cancels it) stops training at the next step boundary, checkpointed.
-        Interrupt.Source = CellInterrupt.Requested;
+        CellInterrupt.Install();
         Console.WriteLine(Describe());
     }
 
