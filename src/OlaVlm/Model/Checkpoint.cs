@@ -67,6 +67,12 @@ public static class Checkpoint
     {
         if (!IsPickle(path)) SafetensorsHeader.Check(path);
         try { return IsPickle(path) ? ReadPickle(path) : Safetensors.LoadStateDict(path); }
+        catch (Exception e) when (e.GetType().Name == "PickleException")
+        {
+            // The unpickler builds tensors and containers only: any other global (os.system, …) is refused unrun.
+            throw new InvalidDataException($"Checkpoint {path}: its pickle is not a state dict of tensors (refused; nothing in it " +
+                                           $"was run): {e.Message}", e);
+        }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             throw new InvalidDataException($"Checkpoint {path} ({new FileInfo(path).Length} bytes) is truncated or not a " +

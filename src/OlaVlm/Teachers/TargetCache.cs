@@ -183,8 +183,8 @@ public sealed unsafe class TargetCache : ITargetSource
         for (int r = 0; r < Count; r++)
         {
             var row = new ReadOnlySpan<byte>(basePtr + HeaderBytes + r * rowBytes, (int)rowBytes);
-            string? why = Checksum(row) != index.Checksums[r] ? "is corrupt (checksum mismatch)"
-                : NonFiniteTargets.FirstNonFiniteRow(MemoryMarshal.Cast<byte, ushort>(row), halfs) >= 0 ? "holds NaN or ±Inf" : null;
+            string? why = NonFiniteTargets.FirstNonFiniteRow(MemoryMarshal.Cast<byte, ushort>(row), halfs) >= 0 ? "holds NaN or ±Inf"
+                : Checksum(row) != index.Checksums[r] ? "is corrupt (checksum mismatch)" : null;
             if (why is null) continue;
             Dispose();
             var message = $"target cache {dataPath}: row {r} (image id '{index.Ids[r]}', teacher {index.Teacher}) {why}; rebuild the cache";

@@ -33,6 +33,9 @@ public class NotebookKillTests(ITestOutputHelper output)
         var executed = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "notebooks", "03-coupled-pretraining.ipynb")))!;
         var errors = executed["cells"]!.AsArray().SelectMany(c => c!["outputs"]?.AsArray() ?? []).Where(o => (string?)o!["output_type"] == "error").ToList();
         Assert.Empty(errors);
+        // The rerun said what it did with the killed stage: started its metrics over, or resumed from a checkpoint.
+        var text = string.Concat(executed["cells"]!.AsArray().SelectMany(c => c!["outputs"]?.AsArray() ?? []).Select(o => (string?)o!["text"]));
+        Assert.True(text.Contains("starting over") || text.Contains("resuming from"), "the rerun did not report the interrupted stage");
         foreach (var pt in Directory.GetDirectories(experiments, "pt", SearchOption.AllDirectories))
         {
             var steps = MetricsLog.Column(MetricsLog.Read(pt), "step");
