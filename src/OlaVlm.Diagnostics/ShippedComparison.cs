@@ -19,7 +19,7 @@ public static class ShippedComparison
     /// (times, hashes of the weights, the machine) are not compared.
     public sealed record Tolerance(double Weights = 0.25, double Numbers = 0.02);
 
-    static readonly HashSet<string> Volatile = ["seconds", "trainSeconds", "TrainSeconds", "Seconds", "weightsHash", "sha256", "machine", "savedUtc"];
+    static readonly HashSet<string> Volatile = ["seconds", "trainSeconds", "TrainSeconds", "Seconds", "weightsHash", "sha256", "machine", "savedUtc", FileHash.SelfKey];
 
     public static IReadOnlyList<FileDiff> Compare(string shipped, string regenerated, string manifest, Tolerance? tol = null)
     {

@@ -18,8 +18,10 @@ public static class Checkpoint
         using var scope = NewDisposeScope();
         var sd = module.state_dict().Where(kv => include?.Invoke(kv.Key) ?? true).ToDictionary(kv => rename?.Invoke(kv.Key) ?? kv.Key, kv => kv.Value.detach().cpu().contiguous());
         if (layout is not null) sd = layout(sd).ToDictionary(kv => kv.Key, kv => kv.Value.contiguous());
-        using var stream = File.Create(path);
-        Safetensors.SaveStateDict(stream, sd);
+        // Written beside and renamed: a kill mid-write leaves the old file (or none), never half of one.
+        var temp = TempFiles.Beside(path);
+        using (var stream = File.Create(temp)) Safetensors.SaveStateDict(stream, sd);
+        File.Move(temp, path, overwrite: true);
     }
 
     /// Reads one .safetensors file or PyTorch state dict (.bin/.pt/.pth, torch.save of a dict of tensors),

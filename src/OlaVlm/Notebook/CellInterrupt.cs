@@ -22,6 +22,8 @@ public static class CellInterrupt
         var context = _current?.GetValue(null);
         if (context is null) return false;
         _token ??= context.GetType().GetProperty("CancellationToken");
-        return _token?.GetValue(context) is CancellationToken t && t.IsCancellationRequested;
+        // Training on a background task may outlive its cell, whose context is then disposed (its token throws): no interrupt.
+        try { return _token?.GetValue(context) is CancellationToken t && t.IsCancellationRequested; }
+        catch (TargetInvocationException e) when (e.InnerException is ObjectDisposedException) { return false; }
     }
 }
