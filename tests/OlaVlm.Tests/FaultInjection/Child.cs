@@ -58,7 +58,14 @@ public sealed class Child : IDisposable
         }
     }
 
-    public void Kill() { if (!_p.HasExited) _p.Kill(entireProcessTree: true); _p.WaitForExit(); }
+    /// SIGKILL (to the whole tree). False when the process had already ended.
+    public bool Kill()
+    {
+        bool running = !_p.HasExited;
+        if (running) _p.Kill(entireProcessTree: true);
+        _p.WaitForExit();
+        return running;
+    }
 
     /// Ctrl+C, as a terminal sends it.
     public void Interrupt()

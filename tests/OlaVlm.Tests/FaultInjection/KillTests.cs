@@ -44,8 +44,8 @@ public class KillTests(ITestOutputHelper output)
     /// The uninterrupted run, with and without intermediate checkpoints: they must agree bit for bit (checkpoints change files, not numbers).
     JsonObject Reference()
     {
-        var plain = Complete(NewDir("ref-plain"), checkpointEvery: 0);
-        var everyStep = Complete(NewDir("ref-every"), checkpointEvery: 1);
+        var plain = CompleteOnce(NewDir("ref-plain"), checkpointEvery: 0);
+        var everyStep = CompleteOnce(NewDir("ref-every"), checkpointEvery: 1);
         Assert.Equal(plain.ToJsonString(), everyStep.ToJsonString());
         Assert.Equal(Enumerable.Range(1, Steps), plain["steps"]!.AsArray().Select(s => (int)s!));
         return plain;
@@ -61,8 +61,9 @@ public class KillTests(ITestOutputHelper output)
         {
             using var child = Start(dir, checkpointEvery);
             // Every other kill aims at a checkpoint write: the Trainer writes one right after it reports a step that is a
-            // multiple of the cadence (or the last). The others land after the 1st to 3rd step this run trains.
-            bool atWrite = k % 2 == 0;
+            // multiple of the cadence (or the last). The others land after the 1st to 3rd step this run trains. Without
+            // intermediate checkpoints only the last kill aims at the final write (a later one could find the run done).
+            bool atWrite = checkpointEvery > 0 ? k % 2 == 0 : k == kills - 1;
             int nth = rng.Next(1, 4), seen = 0;
             Func<string, bool> target = atWrite
                 ? l => l.StartsWith("step ") && int.Parse(l[5..]) is var st && (st == Steps || checkpointEvery > 0 && st % checkpointEvery == 0)
@@ -79,7 +80,7 @@ public class KillTests(ITestOutputHelper output)
                 tempLeft = false;
                 continue;
             }
-            child.Kill();
+            if (!child.Kill()) break;   // it had finished
             landed++;
             tempLeft = Directory.EnumerateFileSystemEntries(dir, "*", SearchOption.AllDirectories).Any(TempFiles.IsTemporary);
             if (tempLeft) midWrite++;
@@ -89,6 +90,7 @@ public class KillTests(ITestOutputHelper output)
         Assert.True(stray.Count == 0, "left behind: " + string.Join(", ", stray));
         // Each step once: a restarted run started its metrics over, a resumed one cut them back to its checkpoint.
         Assert.Equal(Enumerable.Range(1, Steps).Select(s => (double)s), MetricsLog.Column(MetricsLog.Read(Path.Combine(dir, "pt")), "step"));
+        Directory.Delete(dir, recursive: true);
         return new Outcome(result, landed, midWrite);
     }
 
@@ -98,6 +100,14 @@ public class KillTests(ITestOutputHelper output)
         int rc = child.Wait(Limit);
         Assert.True(rc == 0, $"tiny-train exited {rc}:\n{child.Output}");
         return JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "result.json")))!.AsObject();
+    }
+
+    /// An uninterrupted run in a fresh folder, removed after.
+    JsonObject CompleteOnce(string dir, int checkpointEvery)
+    {
+        var result = Complete(dir, checkpointEvery);
+        Directory.Delete(dir, recursive: true);
+        return result;
     }
 
     static Child Start(string dir, int checkpointEvery) =>

@@ -43,6 +43,7 @@ public class NotebookKillTests(ITestOutputHelper output)
         }
         Assert.Empty(Damage.Stray(experiments));
         output.WriteLine(second.Output.Split('\n').LastOrDefault(l => l.Contains("all notebooks ran")) ?? "");
+        Directory.Delete(outDir, recursive: true);
     }
 
     /// The baseline's PT metrics once they hold two rows (null before).
