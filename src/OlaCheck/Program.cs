@@ -15,6 +15,8 @@ Command[] commands =
     Align.Command, Seeds.Command, AblationSweep.Command, Clip.Command, Reasoning.Command, Oracle.Command,
     // timings
     PtStep.Command,
+    // robustness: what the fault-injection tests run, and a shipped folder against a regenerated one
+    TinyTrain.Command, CompareShipped.Command,
 ];
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
@@ -30,6 +32,8 @@ if (command is null)
     return 1;
 }
 Console.WriteLine(OneDnn.Apply());
+// Ctrl+C stops training at its next step boundary, checkpointed (a second Ctrl+C ends the process at once).
+Console.CancelKeyPress += (_, e) => { e.Cancel = !Interrupt.Requested; Interrupt.Request(); };
 try
 {
     return command.Run(args[1..]);
@@ -38,4 +42,9 @@ catch (UsageException e)
 {
     Console.Error.WriteLine($"OlaCheck {e.Message}\nusage: OlaCheck {command.Name} {command.Usage}");
     return 1;
+}
+catch (OlaVlm.Training.TrainingInterruptedException e)
+{
+    Console.Error.WriteLine($"OlaCheck: {e.Message}");
+    return 130;
 }

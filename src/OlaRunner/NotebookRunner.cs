@@ -48,7 +48,7 @@ sealed class NotebookRunner(TextWriter log, bool keepGoing = false)
                 var sw = Stopwatch.StartNew();
                 var source = Source(cell);
                 var error = CellLanguage(cell) is var lang && lang is "csharp" or "C#"
-                    ? await RunCellAsync(kernel, source, n, outputs, cellTimeout)
+                    ? await RunCellAsync(kernel, source, n, outputs, cellTimeout, $"[{name}] cell {n}/{codeCells.Count}")
                     : $"cell language '{lang}' is not supported by this runner (C# only)";
                 timings.Add(new CellTiming(n, sw.Elapsed.TotalSeconds, error is not null, RunTimings.FirstLine(source)));
                 log.WriteLine($"[{name}] cell {n}/{codeCells.Count} {(error is null ? "ok" : "FAILED")} {sw.Elapsed.TotalSeconds:F1}s");
@@ -79,7 +79,7 @@ sealed class NotebookRunner(TextWriter log, bool keepGoing = false)
         _ => "",
     };
 
-    static async Task<string?> RunCellAsync(Kernel kernel, string code, int executionCount, JsonArray outputs, TimeSpan timeout)
+    async Task<string?> RunCellAsync(Kernel kernel, string code, int executionCount, JsonArray outputs, TimeSpan timeout, string what)
     {
         // Outputs keyed by display id, so an update (a progress bar) replaces its earlier output in place.
         var byValueId = new Dictionary<string, int>();
@@ -105,7 +105,6 @@ sealed class NotebookRunner(TextWriter log, bool keepGoing = false)
             }
         }
 
-        using var cts = new CancellationTokenSource(timeout);
         var command = new SubmitCode(code);
         // Cells run one at a time, so every event seen while this one runs belongs to it.
         using var sub = kernel.KernelEvents.Subscribe(e =>
@@ -127,10 +126,21 @@ sealed class NotebookRunner(TextWriter log, bool keepGoing = false)
                     break;
             }
         });
-        await kernel.SendAsync(command, cts.Token);
-        if (cts.IsCancellationRequested && error is null) error = $"cell timed out after {timeout.TotalSeconds:F0}s";
-        return error;
+        var run = kernel.SendAsync(command);
+        if (await Task.WhenAny(run, Task.Delay(timeout)) == run) { await run; return error; }
+        // A timeout interrupts the cell as VS Code's interrupt button does (the kernel cancels the cell); training stops
+        // at its next step boundary with a checkpoint, so a rerun resumes there. Then the runner waits for it to stop.
+        var message = $"cell timed out after {timeout.TotalSeconds:F0}s: interrupted";
+        log.WriteLine($"{what} timed out after {timeout.TotalSeconds:F0}s: interrupting it; waiting for training to stop at a step boundary");
+        await kernel.SendAsync(new Cancel());
+        var left = await InterruptibleWork.WaitAsync(InterruptGrace);
+        log.WriteLine(left == 0 ? $"{what} stopped" : $"{what} still has {left} training loop(s) running after {InterruptGrace.TotalSeconds:F0}s; leaving them");
+        lock (outputs) outputs.Add(Error("CellTimeout", message, []));
+        return message;
     }
+
+    /// How long an interrupted cell may take to reach a step boundary and write its checkpoint.
+    static readonly TimeSpan InterruptGrace = TimeSpan.FromMinutes(2);
 
     static JsonObject Stream(string name, string text) =>
         new() { ["output_type"] = "stream", ["name"] = name, ["text"] = text };

@@ -16,6 +16,9 @@ namespace OlaVlm.Diagnostics;
 /// target cache, and the greedy benchmark answers. Two processes with the same seed, data and config must
 /// write identical fingerprints (a nondeterministic kernel, or NaN that comes and goes, shows
 /// here as a difference). Losses are written with round-trip precision, so "identical" means bitwise.
+/// What it can verify is bitwise reproduction on ONE machine with the same kernel decisions: "machine" records them
+/// (CPU and its vector flags, the oneDNN decision, threads, library versions; Core.Reproducibility). Across machines
+/// the pipeline agrees within tolerances, not bit for bit (README, "What is reproducible where").
 public static class DeterminismFingerprint
 {
     public static JsonObject Run(string outDir, int steps = 20, Device? device = null, Action<string>? log = null)
@@ -30,6 +33,7 @@ public static class DeterminismFingerprint
         {
             ["oneDnnEnabled"] = Core.OneDnn.Enabled,
             ["threads"] = get_num_threads(),
+            ["machine"] = Core.Reproducibility.Record(),
             ["clip"] = Losses(mini.ClipCurve, "loss"),
             ["llm"] = Losses(mini.LlmCurve, "loss"),
         };

@@ -21,8 +21,15 @@ public sealed class ImageBank : IDisposable
 
     /// Decodes every distinct image a dataset names (through the one size-limited ImageLoader).
     /// Images must be square and all of one size: the vision tower's input.
-    public static ImageBank Load(LlavaDataset data) =>
-        Load(data.Records.Where(r => r.HasImage).Select(r => r.Image!).Distinct(), p => data.ImagePath(data.Records.First(r => r.Image == p))!);
+    /// A bad or missing image names the record that uses it as well as the file.
+    public static ImageBank Load(LlavaDataset data)
+    {
+        var first = data.Records.Where(r => r.HasImage).GroupBy(r => r.Image!).Select(g => g.First()).ToList();   // in file order
+        var byImage = first.ToDictionary(r => r.Image!);
+        try { return Load(first.Select(r => r.Image!), p => data.ImagePath(byImage[p])!); }
+        catch (ImageLoadException e) when (byImage.Values.FirstOrDefault(r => e.Message.Contains(data.ImagePath(r)!)) is { } r)
+        { throw new ImageLoadException($"'{data.File}' record {r.Id}: {e.Message}", e); }
+    }
 
     public static ImageBank Load(IEnumerable<string> keys, Func<string, string> pathOf)
     {

@@ -120,17 +120,16 @@ public static class Ablations
         if (dup is not null) throw new ArgumentException($"Ablations.Run: variant '{dup.Key}' is listed twice");
         cacheDir ??= Paths.OutDir("ablations");
         Directory.CreateDirectory(cacheDir);
+        TempFiles.Sweep(cacheDir, log);
         var runs = new List<AblationResult>();
         int reused = 0, computed = 0;
         foreach (var v in variants)
             foreach (var seed in seeds)
             {
                 var file = CacheFile(cacheDir, v, seed, cacheTag);
-                AblationResult r;
-                if (File.Exists(file))
+                AblationResult? r = Training.CacheFile.Read(file, text => JsonSerializer.Deserialize<AblationResult>(text, Json), log);
+                if (r is not null)
                 {
-                    try { r = JsonSerializer.Deserialize<AblationResult>(File.ReadAllText(file), Json) ?? throw new JsonException("empty"); }
-                    catch (JsonException e) { throw new InvalidDataException($"ablation cache {file} is unreadable ({e.Message}); delete it to recompute", e); }
                     reused++;
                     log?.Invoke($"{v.Label} seed {seed}: cached");
                 }
@@ -138,8 +137,7 @@ public static class Ablations
                 {
                     r = trainAndEvaluate(v, seed);
                     if (r.Seed != seed) throw new InvalidOperationException($"Ablations.Run: runner returned seed {r.Seed} for {v.Label} seed {seed}");
-                    File.WriteAllText(file + ".tmp", JsonSerializer.Serialize(r, Json));
-                    File.Move(file + ".tmp", file, overwrite: true);
+                    Training.CacheFile.WriteText(file, JsonSerializer.Serialize(r, Json));
                     computed++;
                     log?.Invoke($"{v.Label} seed {seed}: {string.Join(", ", r.Metrics.Take(3).Select(kv => $"{kv.Key} {kv.Value:F4}"))}");
                 }

@@ -91,21 +91,11 @@ public static class BenchEvaluation
     public static IReadOnlyList<string> CachedReplies(IBenchAnswerer model, BenchSet bench, BenchConfig config, bool blind = false, string? cacheDir = null)
     {
         string? file = cacheDir is null ? null : CacheFile(cacheDir, model, bench, config, blind);
-        if (file is not null && File.Exists(file))
-        {
-            try
-            {
-                return JsonSerializer.Deserialize<List<string>>(File.ReadAllText(file)) ?? throw new JsonException("no replies");
-            }
-            catch (JsonException e) { throw new InvalidDataException($"benchmark reply cache {file} is unreadable ({e.Message}); delete it to recompute", e); }
-        }
+        if (cacheDir is not null) Core.TempFiles.Sweep(cacheDir);
+        // Cached with its SHA-256 (Training.CacheFile): a damaged file is reported and answered again.
+        if (file is not null && Training.CacheFile.Read(file, text => JsonSerializer.Deserialize<List<string>>(text)) is { } cached) return cached;
         var replies = Replies(model, bench, config, blind);
-        if (file is not null)
-        {
-            Directory.CreateDirectory(cacheDir!);
-            File.WriteAllText(file + ".tmp", JsonSerializer.Serialize(replies));
-            File.Move(file + ".tmp", file, overwrite: true);
-        }
+        if (file is not null) Training.CacheFile.WriteText(file, JsonSerializer.Serialize(replies));
         return replies;
     }
 

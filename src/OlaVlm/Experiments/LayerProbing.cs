@@ -104,11 +104,12 @@ public static class LayerProbing
             throw new ArgumentException($"LayerProbing.Run: config wants {config.TrainImages} train / {config.ValImages} val images, got {images.Train.shape[0]} / {images.Val.shape[0]}");
         device ??= Devices.Default;
         cacheDir ??= Paths.OutDir("probing");
+        TempFiles.Sweep(cacheDir, log);
         var layers = config.ProbedLayersOf(model.NumLayers);
         var curves = new ProbeCurve?[teachers.Count];
         var files = teachers.Select(t => CacheFile(cacheDir, model, t, images, config)).ToList();
         for (int i = 0; i < teachers.Count; i++)
-            if (TryRead(files[i]) is ProbeCurve c) { curves[i] = c; log?.Invoke($"{model.Name} / {teachers[i].Name}: cached ({files[i]})"); }
+            if (TryRead(files[i], log) is ProbeCurve c) { curves[i] = c; log?.Invoke($"{model.Name} / {teachers[i].Name}: cached ({files[i]})"); }
         if (curves.All(c => c is not null)) return new LayerProbingResult(model.Name, model.Hash, curves!);
 
         using var train = images.Train.narrow(0, 0, config.TrainImages);
@@ -225,19 +226,11 @@ public static class LayerProbing
         finally { foreach (var p in parts) p.Dispose(); }
     }
 
-    static ProbeCurve? TryRead(string file)
-    {
-        if (!File.Exists(file)) return null;
-        try { return JsonSerializer.Deserialize<ProbeCurve>(File.ReadAllText(file), Json); }
-        catch (JsonException e) { throw new InvalidDataException($"probe cache {file} is unreadable ({e.Message}); delete it to recompute", e); }
-    }
+    // Cached with its SHA-256 (Training.CacheFile): a damaged file is reported and probed again.
+    static ProbeCurve? TryRead(string file, Action<string>? log) =>
+        Training.CacheFile.Read(file, text => JsonSerializer.Deserialize<ProbeCurve>(text, Json), log);
 
-    static void Write(string file, ProbeCurve curve)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-        File.WriteAllText(file + ".tmp", JsonSerializer.Serialize(curve, Json));
-        File.Move(file + ".tmp", file, overwrite: true);
-    }
+    static void Write(string file, ProbeCurve curve) => Training.CacheFile.WriteText(file, JsonSerializer.Serialize(curve, Json));
 
     static string Safe(string name) => string.Concat(name.Select(ch => char.IsLetterOrDigit(ch) || ch is '-' or '_' ? ch : '_'));
 }

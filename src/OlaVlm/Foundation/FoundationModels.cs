@@ -37,39 +37,47 @@ public static class FoundationModels
         "llm/model.safetensors", "llm/config.json", "llm/run/metrics.jsonl",
     ];
 
-    /// Loads the models for this world and config: from out/models/<hash> when trained before, else from
-    /// the shipped data/foundation when it matches, else trains them (retrain: always train).
+    /// Loads the models for this world and config: from out/models/<hash> when trained before (its files' SHA-256
+    /// verified: a damaged cache is reported and trained again), else from the shipped data/foundation when it
+    /// matches, else trains them (retrain: always train). A shipped file whose SHA-256 differs stops with a
+    /// ShippedFileException saying how to restore it or retrain on purpose: shipped files are never replaced silently.
     /// llmFrom: a finished foundation folder whose LLM to take over instead of training it again, when only the CLIP's
     /// recipe differs (same LLM knobs, world and LLM code; checked, else an error saying what differs).
+    /// shippedDir: the shipped folder (default data/foundation).
     public static MiniFoundation LoadOrTrain(WorldData world, FoundationConfig config, Device? device = null, Action<string>? log = null,
-        string? dir = null, bool retrain = false, string? llmFrom = null)
+        string? dir = null, bool retrain = false, string? llmFrom = null, string? shippedDir = null)
     {
         config.Validate();
         device ??= Core.Devices.Default;
         log ??= _ => { };
         string worldHash = MiniWorld.ConfigHash(world.Manifest.Config);
         dir ??= CacheDir(world, config);
+        shippedDir ??= ShippedDir;
         var template = ChatTemplate.Miniature();
-        var why = retrain ? "retraining was asked for" : Mismatch(dir, config, worldHash);
+        var unfinished = retrain ? null : Mismatch(dir, config, worldHash);
+        var damage = retrain || unfinished is not null ? null : CacheDamage(dir, log);
+        var why = retrain ? "retraining was asked for" : unfinished ?? damage;
         if (why is null)
         {
-            log($"foundation models: reusing {dir}");
+            log($"foundation models: reusing {dir} (SHA-256 of every file verified)");
             return Load(dir, config, template, device);
         }
-        // The shipped foundations (data/foundation, made by environment/pretrain-foundations.sh): used as they
-        // are when they were trained for this config and world, after their files' SHA-256 are verified.
-        if (!retrain && Directory.Exists(ShippedDir))
+        // The shipped foundations (data/foundation, made by environment/pretrain-foundations.sh): their files' SHA-256
+        // are verified first, then they are used as they are when they were trained for this config and world.
+        if (!retrain && Directory.Exists(shippedDir))
         {
-            var shippedWhy = Mismatch(ShippedDir, config, worldHash) ?? VerifyHashes(ShippedDir);
+            if (Core.FileHash.CheckManifest(shippedDir, "foundation.json") is { } bad) throw new Core.ShippedFileException(bad, RetrainHint);
+            var shippedWhy = Mismatch(shippedDir, config, worldHash);
             if (shippedWhy is null)
             {
-                log($"foundation models: shipped {ShippedDir} (config, world and SHA-256 of every file verified)");
-                return Load(ShippedDir, config, template, device);
+                log($"foundation models: shipped {shippedDir} (SHA-256 of every file verified; {Core.Reproducibility.Describe(Machine(shippedDir))})");
+                return Load(shippedDir, config, template, device);
             }
-            log($"foundation models: not using shipped {ShippedDir}: {shippedWhy}");
+            log($"foundation models: not using shipped {shippedDir}: {shippedWhy}");
         }
         log($"foundation models: training ({why}) into {dir}");
-        return FoundationTraining.Train(world, config, worldHash, template, dir, device, log, llmFrom);
+        // An interrupted training resumes from its checkpoints; a retrain, or a damaged cache, starts over.
+        return FoundationTraining.Train(world, config, worldHash, template, dir, device, log, llmFrom, resume: !retrain && damage is null);
     }
 
     static MiniFoundation Load(string dir, FoundationConfig f, ChatTemplate template, Device device)
@@ -78,7 +86,7 @@ public static class FoundationModels
         var tok = WordTokenizer.Load(Path.Combine(dir, "tokenizer.json"));
         var clip = MiniClip.Load(Path.Combine(dir, "clip"), device);
         var llmPath = Path.Combine(dir, "llm", "config.json");
-        var llmConfig = LlamaConfig.FromHfJson(JsonNode.Parse(File.ReadAllText(llmPath))!, llmPath);
+        var llmConfig = LlamaConfig.FromHfJson(Model.ConfigJson.Parse(llmPath), llmPath);
         var lm = new LlamaForCausalLM(llmConfig, device, initialize: false);
         Model.Checkpoint.Load(lm, Path.Combine(dir, "llm", "model.safetensors"));
         var clipReport = meta["clip"].Deserialize<ClipReport>(Json) ?? throw new InvalidDataException($"{dir}/foundation.json: no clip report");
@@ -94,24 +102,47 @@ public static class FoundationModels
         dest ??= ShippedDir;
         if (Directory.Exists(dest)) Directory.Delete(dest, recursive: true);
         var files = Files.Concat(Directory.Exists(m.ReasoningRunDir) ? ["llm/reasoning/metrics.jsonl"] : Array.Empty<string>()).ToList();
-        var hashes = new JsonObject();
         foreach (var f in files)
         {
             var to = Path.Combine(dest, f);
             Directory.CreateDirectory(Path.GetDirectoryName(to)!);
             File.Copy(Path.Combine(m.Dir, f), to);
-            hashes[f] = Sha256(to);
         }
         var meta = JsonNode.Parse(File.ReadAllText(Path.Combine(m.Dir, "foundation.json")))!.AsObject();
-        meta["sha256"] = hashes;
-        File.WriteAllText(Path.Combine(dest, "foundation.json"), meta.ToJsonString(Json));
+        meta["machine"] ??= Core.Reproducibility.Record();   // what bitwise reproduction of these files needs
+        Core.FileHash.WriteManifest(dest, "foundation.json", files, meta);
         return dest;
     }
 
     /// Why a shipped folder's files do not match the SHA-256 its foundation.json lists, or null when they all do.
     public static string? VerifyHashes(string dir) => Core.FileHash.VerifyManifest(dir, "foundation.json");
 
-    static string Sha256(string path) => Core.FileHash.Sha256(path);
+    /// The two ways on from a damaged shipped file besides restoring it.
+    const string RetrainHint = "set `retrain = true` in notebook 02 (trains into out/models), or ship new ones with " +
+                               "`dotnet run --project src/OlaCheck -c Release -- foundations` (environment/pretrain-foundations.sh, ~35 min)";
+
+    /// Why a finished cache folder cannot be trusted (a file differs from the SHA-256 its foundation.json records; it
+    /// is then trained again), or null. A folder from before the hashes were recorded gets them now.
+    static string? CacheDamage(string dir, Action<string> log)
+    {
+        var meta = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "foundation.json")))!.AsObject();
+        if (meta["sha256"] is null)
+        {
+            Core.FileHash.WriteManifest(dir, "foundation.json", FilesIn(dir), meta);
+            log($"foundation models: recorded the SHA-256 of {dir}'s files (written before they were kept)");
+            return null;
+        }
+        var problem = Core.FileHash.CheckManifest(dir, "foundation.json");
+        if (problem is null) return null;
+        log($"foundation models: cache {dir} is damaged ({problem})");
+        return $"the cache is damaged: {problem.File}";
+    }
+
+    /// The files of a finished folder that its foundation.json hashes.
+    internal static IEnumerable<string> FilesIn(string dir) =>
+        Files.Concat(File.Exists(Path.Combine(dir, "llm", "reasoning", "metrics.jsonl")) ? ["llm/reasoning/metrics.jsonl"] : Array.Empty<string>());
+
+    static JsonNode? Machine(string dir) => JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "foundation.json")))?["machine"];
 
     /// Why the shipped foundation (data/foundation) is not the one `config` would train for a world of `world`'s config,
     /// or null when it is (config, world and every file's SHA-256 checked): what LoadOrTrain decides before training.
@@ -126,8 +157,8 @@ public static class FoundationModels
         JsonNode? meta;
         try { meta = JsonNode.Parse(File.ReadAllText(path)); }
         catch (JsonException e) { return $"unreadable {path}: {e.Message}"; }
-        if (meta?["version"]?.GetValue<string>() != Version) return "trained by another code version";
-        if (meta["worldHash"]?.GetValue<string>() != worldHash) return "world changed";
+        if (meta?["version"]?.ToString() != Version) return "trained by another code version";
+        if (meta["worldHash"]?.ToString() != worldHash) return "world changed";
         if (meta["config"]?.ToJsonString() != JsonNode.Parse(config.ToJson())!.ToJsonString()) return "config changed";
         foreach (var f in Files)
             if (!File.Exists(Path.Combine(dir, f))) return $"{f} is missing";

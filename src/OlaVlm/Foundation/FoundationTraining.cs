@@ -18,25 +18,29 @@ namespace OlaVlm.Foundation;
 /// taken for a finished one.
 public static class FoundationTraining
 {
+    /// resume: go on from the checkpoints an interrupted training left in `dir` (the folder is keyed by code version,
+    /// config and world, so they are this training's); false: start over.
     internal static MiniFoundation Train(WorldData world, FoundationConfig f, string worldHash, ChatTemplate template, string dir, Device device, Action<string> log,
-        string? llmFrom = null)
+        string? llmFrom = null, bool resume = true)
     {
         JsonNode? llmMeta = llmFrom is null ? null : CheckLlmSource(llmFrom, f, worldHash);
         Directory.CreateDirectory(dir);
+        Core.TempFiles.Sweep(dir, log, depth: 3);
         File.Delete(Path.Combine(dir, "foundation.json"));
         foreach (var sub in new[] { "clip", "llm" })
-            if (Directory.Exists(Path.Combine(dir, sub))) Directory.Delete(Path.Combine(dir, sub), recursive: true);
+            if (Directory.Exists(Path.Combine(dir, sub)) && (!resume || (sub == "llm" && llmMeta is not null)))
+                Directory.Delete(Path.Combine(dir, sub), recursive: true);
         var tok = WorldTokenizer.Build(template);
         tok.Save(Path.Combine(dir, "tokenizer.json"));
         // Checked before the CLIP trains, so a refused takeover costs nothing.
         if (llmMeta is not null && File.ReadAllText(Path.Combine(llmFrom!, "tokenizer.json")) != File.ReadAllText(Path.Combine(dir, "tokenizer.json")))
             throw new InvalidDataException($"{llmFrom}/tokenizer.json differs from the tokenizer this code builds: its LLM cannot be taken over");
 
-        var (clip, clipReport) = TrainClip(world, f, tok, Path.Combine(dir, "clip", "run"), device, log);
+        var (clip, clipReport) = TrainClip(world, f, tok, Path.Combine(dir, "clip", "run"), device, log, resume);
         log($"mini CLIP: {clipReport} ({clipReport.TrainSeconds:F0} s)");
         MiniClip.Save(clip, Path.Combine(dir, "clip"));
 
-        var (lm, llmReport, oracle) = llmMeta is not null ? TakeOverLlm(llmFrom!, llmMeta, dir, device, log) : TrainLlm(world, f, tok, template, dir, device, log);
+        var (lm, llmReport, oracle) = llmMeta is not null ? TakeOverLlm(llmFrom!, llmMeta, dir, device, log) : TrainLlm(world, f, tok, template, dir, device, log, resume);
 
         var meta = new JsonObject
         {
@@ -49,9 +53,9 @@ public static class FoundationTraining
         };
         if (llmMeta is not null)
             meta["llmFrom"] = new JsonObject { ["version"] = llmMeta["version"]?.GetValue<string>(), ["sha256"] = llmMeta["sha256"]?.DeepClone() };
-        var tmp = Path.Combine(dir, "foundation.json.tmp");
-        File.WriteAllText(tmp, meta.ToJsonString(FoundationModels.Json));
-        File.Move(tmp, Path.Combine(dir, "foundation.json"), overwrite: true);
+        meta["machine"] = Core.Reproducibility.Record();
+        // Last, atomically, with every file's SHA-256: a reused cache is checked against them.
+        Core.FileHash.WriteManifest(dir, "foundation.json", FoundationModels.FilesIn(dir), meta);
         return new MiniFoundation(clip, lm, tok, template, clipReport, llmReport, f, dir, true) { Oracle = oracle };
     }
 
@@ -60,7 +64,7 @@ public static class FoundationTraining
     {
         CopyTree(Path.Combine(llmFrom, "llm"), Path.Combine(dir, "llm"));
         var llmPath = Path.Combine(dir, "llm", "config.json");
-        var lm = new LlamaForCausalLM(LlamaConfig.FromHfJson(JsonNode.Parse(File.ReadAllText(llmPath))!, llmPath), device, initialize: false);
+        var lm = new LlamaForCausalLM(LlamaConfig.FromHfJson(Model.ConfigJson.Parse(llmPath), llmPath), device, initialize: false);
         Model.Checkpoint.Load(lm, Path.Combine(dir, "llm", "model.safetensors"));
         var report = llmMeta["llm"].Deserialize<LlmReport>(FoundationModels.Json) ?? throw new InvalidDataException($"{llmFrom}/foundation.json: no llm report");
         var oracle = llmMeta["oracle"]?.Deserialize<OracleReport>(FoundationModels.Json);
@@ -71,7 +75,7 @@ public static class FoundationTraining
     /// The mini LLM from scratch: next-token prediction on all pt + ift text (perplexity on val text), then the
     /// reasoning phase on scenes in words with its curriculum, scored by the text oracle; saved under dir/llm.
     static (LlamaForCausalLM, LlmReport, OracleReport?) TrainLlm(WorldData world, FoundationConfig f, WordTokenizer tok, ChatTemplate template,
-                                                                 string dir, Device device, Action<string> log)
+                                                                 string dir, Device device, Action<string> log, bool resume)
     {
         var sw = Stopwatch.StartNew();
         OracleReport? oracle = null;
@@ -81,7 +85,7 @@ public static class FoundationTraining
         var corpus = TextCorpus.FromDatasets([LlavaDataset.Load(world.PtJson), LlavaDataset.Load(world.IftJson)], tok, template);
         var valText = TextCorpus.FromDatasets([LlavaDataset.Load(world.ValJson)], tok, template);
         log($"mini LLM: {corpus.Tokens.Length:N0} training tokens from {corpus.Documents} conversations, {Params(lm)} parameters");
-        MiniLlm.Train(lm, corpus, f, Path.Combine(dir, "llm", "run"), device);
+        MiniLlm.Train(lm, corpus, f, Path.Combine(dir, "llm", "run"), device, resume);
         var llmReport = MiniLlm.Evaluate(lm, valText, f.LlmSeqLen, device, f.LlmValWindows, sw.Elapsed.TotalSeconds);
         log($"mini LLM: {llmReport} ({llmReport.TrainSeconds:F0} s)");
 
@@ -91,7 +95,7 @@ public static class FoundationTraining
             sw.Restart();
             var qa = SceneQaData.FromWorld(world, f.SceneForm, "pt", "ift");
             log($"mini LLM reasoning: {f.ReasoningSteps} steps × {f.ReasoningBatch} scenes × {f.ReasoningTurns} questions, one-hop only for the first {f.ReasoningOneHopSteps}");
-            MiniLlm.TrainReasoning(lm, qa, tok, template, f, Path.Combine(dir, "llm", "reasoning"), device);
+            MiniLlm.TrainReasoning(lm, qa, tok, template, f, Path.Combine(dir, "llm", "reasoning"), device, resume);
             double trainSeconds = sw.Elapsed.TotalSeconds;
             sw.Restart();
             var bench = CvBench.Load(world.BenchJsonl);
@@ -107,7 +111,8 @@ public static class FoundationTraining
 
     /// The mini CLIP of config `f`, trained on the world's pt captions (with f.ClipHardNegatives hard negatives per
     /// image) with its curves in runDir, and its retrieval on the val scenes.
-    public static (ClipModel Clip, ClipReport Report) TrainClip(WorldData world, FoundationConfig f, WordTokenizer tok, string runDir, Device device, Action<string>? log = null)
+    public static (ClipModel Clip, ClipReport Report) TrainClip(WorldData world, FoundationConfig f, WordTokenizer tok, string runDir, Device device,
+        Action<string>? log = null, bool resume = false)
     {
         var sw = Stopwatch.StartNew();
         // Seed before building: TorchSharp seeds its default generator randomly in every process, so
@@ -124,7 +129,7 @@ public static class FoundationTraining
         log?.Invoke($"mini CLIP: {train.Count} training pairs, {val.Count} val pairs, {Params(clip)} parameters" +
             (f.ClipHardNegatives > 0 ? $", {f.ClipHardNegatives} hard negative(s) per image from a pool of {f.ClipNegativePool}" : "") +
             (train.Patches is null ? "" : $", patch heads (seg ×{f.ClipSegWeight}, centre ×{f.ClipCentreWeight})"));
-        MiniClip.Train(clip, train, f, tok.PadId, runDir, device);
+        MiniClip.Train(clip, train, f, tok.PadId, runDir, device, resume);
         return (clip, MiniClip.Evaluate(clip, val, tok.PadId, device, sw.Elapsed.TotalSeconds));
     }
 

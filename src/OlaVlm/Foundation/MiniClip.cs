@@ -19,7 +19,9 @@ public sealed record RetrievalExample(int Pair, string TrueCaption, (string Capt
 public static class MiniClip
 {
     /// Trains `clip` on `train` pairs with the Trainer (AdamW, warmup + cosine, clipping); curves go to runDir.
-    public static IReadOnlyList<StepRecord> Train(ClipModel clip, ClipPairs train, FoundationConfig f, long padId, string runDir, Device device)
+    /// resume: go on from runDir's last checkpoint (an interrupted foundation training), bit for bit as if uninterrupted.
+    public static IReadOnlyList<StepRecord> Train(ClipModel clip, ClipPairs train, FoundationConfig f, long padId, string runDir, Device device,
+                                                  bool resume = false)
     {
         var cfg = new TrainConfig
         {
@@ -60,6 +62,7 @@ public static class MiniClip
             return new LossParts(loss, ("contrastive", contrastive.detach()), ("seg", seg.detach()), ("centre", centre.detach()),
                                  ("temperature", 1 / clip.LogitScale.detach().exp())) { Samples = batch };
         }) { Title = "mini CLIP" };
+        if (resume) trainer.Resume();
         return trainer.Run();
     }
 
@@ -132,8 +135,10 @@ public static class MiniClip
     {
         var path = Path.Combine(dir, "config.json");
         if (!File.Exists(path)) throw new FileNotFoundException($"MiniClip: no CLIP config at {path}", path);
-        var config = System.Text.Json.JsonSerializer.Deserialize<ClipConfig>(File.ReadAllText(path), FoundationModels.Json)
-                     ?? throw new InvalidDataException($"{path}: no CLIP config");
+        var config = Model.ConfigJson.Deserialize<ClipConfig>(path, FoundationModels.Json);
+        var sizes = new[] { config.Vision.HiddenSize, config.Vision.IntermediateSize, config.Vision.NumLayers, config.Vision.NumHeads,
+                            config.Vision.ImageSize, config.Vision.PatchSize, config.Text.HiddenSize, config.Text.NumHeads, config.ProjectionDim };
+        if (sizes.Any(n => n <= 0)) throw new InvalidDataException($"{path}: a size is zero or negative ({string.Join(", ", sizes)})");
         var clip = new ClipModel(config, device);
         Model.Checkpoint.Load(clip, Path.Combine(dir, "model.safetensors"));
         return clip;

@@ -24,7 +24,9 @@ public sealed record OracleReport(int Items, double Accuracy, IReadOnlyDictionar
 /// The miniature LLM: a Llama decoder pre-trained from scratch by next-token prediction on world text.
 public static class MiniLlm
 {
-    public static IReadOnlyList<StepRecord> Train(LlamaForCausalLM lm, TextCorpus corpus, FoundationConfig f, string runDir, Device device)
+    /// resume: go on from runDir's last checkpoint (an interrupted foundation training), bit for bit as if uninterrupted.
+    public static IReadOnlyList<StepRecord> Train(LlamaForCausalLM lm, TextCorpus corpus, FoundationConfig f, string runDir, Device device,
+                                                  bool resume = false)
     {
         var cfg = new TrainConfig
         {
@@ -38,6 +40,7 @@ public static class MiniLlm
             using var output = lm.forward(ids);
             return new LossParts(LlamaForCausalLM.CausalLmLoss(output.Logits, ids));
         }) { Title = "mini LLM" };
+        if (resume) trainer.Resume();
         return trainer.Run();
     }
 
@@ -45,7 +48,7 @@ public static class MiniLlm
     /// with the curriculum — one-hop look-ups for ReasoningOneHopSteps, then the benchmark's comparisons
     /// with ReasoningOneHopShare one-hop questions kept. Fresh samples every step (no epochs to overfit).
     public static IReadOnlyList<StepRecord> TrainReasoning(LlamaForCausalLM lm, SceneQaData data, ITokenizer tok, ChatTemplate template,
-                                                           FoundationConfig f, string runDir, Device device)
+                                                           FoundationConfig f, string runDir, Device device, bool resume = false)
     {
         var cfg = new TrainConfig
         {
@@ -60,6 +63,7 @@ public static class MiniLlm
             using var output = lm.forward(inputsEmbeds: batch.Embed(lm, tok), attentionMask: batch.Mask);
             return new LossParts(LlamaForCausalLM.CausalLmLoss(output.Logits, batch.Labels));
         }) { Title = "mini LLM reasoning" };
+        if (resume) trainer.Resume();
         return trainer.Run();
     }
 

@@ -18,8 +18,10 @@ public static class Checkpoint
         using var scope = NewDisposeScope();
         var sd = module.state_dict().Where(kv => include?.Invoke(kv.Key) ?? true).ToDictionary(kv => rename?.Invoke(kv.Key) ?? kv.Key, kv => kv.Value.detach().cpu().contiguous());
         if (layout is not null) sd = layout(sd).ToDictionary(kv => kv.Key, kv => kv.Value.contiguous());
-        using var stream = File.Create(path);
-        Safetensors.SaveStateDict(stream, sd);
+        // Written beside and renamed: a kill mid-write leaves the old file (or none), never half of one.
+        var temp = TempFiles.Beside(path);
+        using (var stream = File.Create(temp)) Safetensors.SaveStateDict(stream, sd);
+        File.Move(temp, path, overwrite: true);
     }
 
     /// Reads one .safetensors file or PyTorch state dict (.bin/.pt/.pth, torch.save of a dict of tensors),
@@ -35,12 +37,31 @@ public static class Checkpoint
         if (File.Exists(bin)) return ReadFile(bin);
         var index = Path.Combine(path, "model.safetensors.index.json");
         if (!File.Exists(index)) throw new FileNotFoundException($"Checkpoint: '{path}' has neither model.safetensors nor model.safetensors.index.json");
-        var map = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(index))?["weight_map"]?.AsObject()
-                  ?? throw new InvalidDataException($"{index}: no weight_map");
         var all = new Dictionary<string, Tensor>();
-        foreach (var shard in map.Select(kv => kv.Value!.GetValue<string>()).Distinct())
-            foreach (var kv in ReadFile(Path.Combine(path, shard))) all[kv.Key] = kv.Value;
+        foreach (var shard in ShardFiles(index))
+            foreach (var kv in ReadFile(shard)) all[kv.Key] = kv.Value;
         return all;
+    }
+
+    /// The shard files a model.safetensors.index.json names (HF's weight_map), each checked to lie inside the
+    /// index's folder: an entry such as "../other/model.safetensors" is refused, naming the index and the key.
+    public static IReadOnlyList<string> ShardFiles(string index)
+    {
+        var dir = Path.GetFullPath(Path.GetDirectoryName(Path.GetFullPath(index))!);
+        return ConfigJson.Read(index, j =>
+        {
+            var map = j["weight_map"] as System.Text.Json.Nodes.JsonObject ?? throw new InvalidDataException($"{index}: no weight_map object");
+            var files = new List<string>();
+            foreach (var (key, value) in map)
+            {
+                var name = value is System.Text.Json.Nodes.JsonValue v && v.TryGetValue(out string? s) ? s : null;
+                var full = name is null ? null : Path.GetFullPath(Path.Combine(dir, name));
+                if (full is null || !full.StartsWith(dir + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+                    throw new InvalidDataException($"{index}: weight_map['{key}'] = {value?.ToJsonString() ?? "null"} is not a file inside {dir}");
+                if (!files.Contains(full)) files.Add(full);
+            }
+            return files;
+        });
     }
 
     /// One file; a truncated or corrupt one fails with an error that names it (the readers' own messages do not).
@@ -48,6 +69,12 @@ public static class Checkpoint
     {
         if (!IsPickle(path)) SafetensorsHeader.Check(path);
         try { return IsPickle(path) ? ReadPickle(path) : Safetensors.LoadStateDict(path); }
+        catch (Exception e) when (e.GetType().Name == "PickleException")
+        {
+            // The unpickler builds tensors and containers only: any other global (os.system, …) is refused unrun.
+            throw new InvalidDataException($"Checkpoint {path}: its pickle is not a state dict of tensors (refused; nothing in it " +
+                                           $"was run): {e.Message}", e);
+        }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             throw new InvalidDataException($"Checkpoint {path} ({new FileInfo(path).Length} bytes) is truncated or not a " +

@@ -27,9 +27,11 @@ public sealed record ClipImageProcessor(
 
     /// Reads preprocessor_config.json; keys it lacks keep CLIP's defaults. Refuses what it does not implement
     /// (a resample other than 3 = bicubic, a size without shortest_edge) with the file and key in the message.
-    public static ClipImageProcessor FromJson(string path)
+    public static ClipImageProcessor FromJson(string path) => ConfigJson.Read(path, node => FromJson(node, path));
+
+    static ClipImageProcessor FromJson(JsonNode node, string path)
     {
-        var j = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException($"{path}: not a JSON object");
+        var j = node as JsonObject ?? throw new InvalidDataException($"{path}: not a JSON object");
         var d = new ClipImageProcessor();
         int resample = j["resample"]?.GetValue<int>() ?? 3;
         if (resample != 3) throw new InvalidDataException($"{path}: resample {resample} is not supported (3 = bicubic)");

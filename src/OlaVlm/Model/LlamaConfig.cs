@@ -52,19 +52,22 @@ public sealed record LlamaConfig(
     /// A Phi-3 config (model_type "phi3" or "llava_phi3") reads through Phi3Config.FromHfJson.
     public static LlamaConfig FromHfJson(JsonNode j, string source = "config.json")
     {
-        if (j["model_type"]?.GetValue<string>() is string type && type.EndsWith("phi3")) return Phi3Config.FromHfJson(j, source);
-        int I(string k) => j[k]?.GetValue<int>() ?? throw new InvalidDataException($"{source}: missing key '{k}'");
+        if (ConfigJson.String(j, "model_type", source) is string type && type.EndsWith("phi3")) return Phi3Config.FromHfJson(j, source);
+        int I(string k) => ConfigJson.Int(j, k, source);
         if (j["rope_scaling"] is JsonObject)
             throw new NotSupportedException($"{source}: rope_scaling is not implemented (Llama-3.1 style checkpoints)");
         int heads = I("num_attention_heads");
-        long eos = j["eos_token_id"] switch { JsonArray a => a[0]!.GetValue<long>(), JsonValue v => v.GetValue<long>(), _ => 2 };
-        return new LlamaConfig(I("vocab_size"), I("hidden_size"), I("intermediate_size"), I("num_hidden_layers"), heads,
-            j["num_key_value_heads"]?.GetValue<int>() ?? heads,
-            j["rope_theta"]?.GetValue<double>() ?? 10000.0,
-            j["rms_norm_eps"]?.GetValue<double>() ?? 1e-6,
-            j["tie_word_embeddings"]?.GetValue<bool>() ?? false,
-            j["max_position_embeddings"]?.GetValue<int>() ?? 2048,
-            j["bos_token_id"]?.GetValue<long>() ?? 1, eos);
+        long eos = ConfigJson.LongOrFirst(j, "eos_token_id", source, 2);
+        var c = new LlamaConfig(I("vocab_size"), I("hidden_size"), I("intermediate_size"), I("num_hidden_layers"), heads,
+            ConfigJson.Int(j, "num_key_value_heads", source, heads),
+            ConfigJson.Double(j, "rope_theta", source, 10000.0),
+            ConfigJson.Double(j, "rms_norm_eps", source, 1e-6),
+            ConfigJson.Bool(j, "tie_word_embeddings", source, false),
+            ConfigJson.Int(j, "max_position_embeddings", source, 2048),
+            ConfigJson.Long(j, "bos_token_id", source, 1), eos);
+        try { c.Validate(); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{source}: {e.Message}", e); }
+        return c;
     }
 
     public JsonObject ToHfJson() => ModelType == "phi3" ? Phi3Config.ToHfJson(this) : new()

@@ -18,24 +18,24 @@ public static class Phi3Config
     /// rope_scaling types.
     public static LlamaConfig FromHfJson(JsonNode j, string source = "config.json")
     {
-        int I(string k) => j[k]?.GetValue<int>() ?? throw new InvalidDataException($"{source}: missing key '{k}'");
-        var act = j["hidden_act"]?.GetValue<string>() ?? "silu";
+        int I(string k) => ConfigJson.Int(j, k, source);
+        var act = ConfigJson.String(j, "hidden_act", source, "silu");
         if (act != "silu") throw new NotSupportedException($"{source}: hidden_act '{act}' is not supported (Phi-3 uses silu)");
-        if (j["partial_rotary_factor"]?.GetValue<double>() is double prf && prf != 1.0)
+        if (ConfigJson.Double(j, "partial_rotary_factor", source, 1.0) is double prf && prf != 1.0)
             throw new NotSupportedException($"{source}: partial_rotary_factor {prf} is not supported (Phi-3 rotates the whole head)");
-        if (j["attention_bias"]?.GetValue<bool>() == true)
+        if (ConfigJson.Bool(j, "attention_bias", source, false))
             throw new NotSupportedException($"{source}: attention_bias true is not supported (Phi-3 projections have no bias)");
         int heads = I("num_attention_heads");
-        int originalMax = j["original_max_position_embeddings"]?.GetValue<int>() ?? 4096;
-        long eos = j["eos_token_id"] switch { JsonArray a => a[0]!.GetValue<long>(), JsonValue v => v.GetValue<long>(), _ => 32000 };
+        int originalMax = ConfigJson.Int(j, "original_max_position_embeddings", source, 4096);
+        long eos = ConfigJson.LongOrFirst(j, "eos_token_id", source, 32000);
         var c = new LlamaConfig(I("vocab_size"), I("hidden_size"), I("intermediate_size"), I("num_hidden_layers"), heads,
-            j["num_key_value_heads"]?.GetValue<int>() ?? heads,
-            RopeTheta: j["rope_theta"]?.GetValue<double>() ?? 10000.0,
-            RmsNormEps: j["rms_norm_eps"]?.GetValue<double>() ?? 1e-5,
-            TieWordEmbeddings: j["tie_word_embeddings"]?.GetValue<bool>() ?? false,
-            MaxPositionEmbeddings: j["max_position_embeddings"]?.GetValue<int>() ?? 4096,
-            BosTokenId: j["bos_token_id"]?.GetValue<long>() ?? 1, EosTokenId: eos,
-            SlidingWindow: j["sliding_window"]?.GetValue<int>(),
+            ConfigJson.Int(j, "num_key_value_heads", source, heads),
+            RopeTheta: ConfigJson.Double(j, "rope_theta", source, 10000.0),
+            RmsNormEps: ConfigJson.Double(j, "rms_norm_eps", source, 1e-5),
+            TieWordEmbeddings: ConfigJson.Bool(j, "tie_word_embeddings", source, false),
+            MaxPositionEmbeddings: ConfigJson.Int(j, "max_position_embeddings", source, 4096),
+            BosTokenId: ConfigJson.Long(j, "bos_token_id", source, 1), EosTokenId: eos,
+            SlidingWindow: j["sliding_window"] is null ? null : ConfigJson.Int(j, "sliding_window", source),
             RopeScaling: LongRopeScaling.FromHfJson(j["rope_scaling"], originalMax, source),
             ModelType: "phi3");
         try { c.Validate(); }

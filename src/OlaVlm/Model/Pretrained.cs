@@ -77,10 +77,10 @@ public static class Pretrained
         var j = ReadConfig(llavaDir);
         string src = Path.Combine(llavaDir, "config.json");
         var text = LlamaConfig.FromHfJson(j, src);
-        var projectorType = j["mm_projector_type"]?.GetValue<string>() ?? "mlp2x_gelu";
-        var selectLayer = j["mm_vision_select_layer"]?.GetValue<int>() ?? -2;
+        var projectorType = ConfigJson.String(j, "mm_projector_type", src, "mlp2x_gelu")!;
+        var selectLayer = ConfigJson.Int(j, "mm_vision_select_layer", src, -2, min: int.MinValue);
         // Not an LLaVA key: SaveLlava writes it only for a projector wider than LLaVA's (the miniature's).
-        var projectorHidden = j["mm_projector_hidden"]?.GetValue<int>();
+        int? projectorHidden = j["mm_projector_hidden"] is null ? null : ConfigJson.Int(j, "mm_projector_hidden", src);
         var vision = ReadClipVisionConfig(clipDir);
         var config = new LlavaConfig(vision, text, imageTokenId, selectLayer, projectorType, projectorHidden);
         var model = WithDefaultDtype(dtype, () => new LlavaModel(config, device));
@@ -125,21 +125,21 @@ public static class Pretrained
         var root = ReadConfig(dir);
         var j = root["vision_config"] ?? root;
         string src = Path.Combine(dir, "config.json");
-        int I(string k) => j[k]?.GetValue<int>() ?? throw new InvalidDataException($"{src}: missing vision key '{k}'");
+        int I(string k) => ConfigJson.Int(j, k, src);
         // ClipMlp computes quick-GELU (OpenAI's CLIPs, HF's default) or exact GELU (OpenCLIP conversions); nothing else.
-        var act = j["hidden_act"]?.GetValue<string>() ?? "quick_gelu";
+        var act = ConfigJson.String(j, "hidden_act", src, "quick_gelu");
         if (act is not ("quick_gelu" or "gelu"))
             throw new NotSupportedException($"{src}: vision hidden_act '{act}' is not supported (ClipMlp computes quick_gelu or gelu)");
         return new ClipVisionConfig(I("hidden_size"), I("intermediate_size"), I("num_hidden_layers"), I("num_attention_heads"),
-            I("image_size"), I("patch_size"), j["num_channels"]?.GetValue<int>() ?? 3, j["layer_norm_eps"]?.GetValue<double>() ?? 1e-5,
-            act, j["projection_dim"]?.GetValue<int>() ?? root["projection_dim"]?.GetValue<int>() ?? 512).Normalized();
+            I("image_size"), I("patch_size"), ConfigJson.Int(j, "num_channels", src, 3), ConfigJson.Double(j, "layer_norm_eps", src, 1e-5),
+            act!, ConfigJson.Int(j, "projection_dim", src, ConfigJson.Int(root, "projection_dim", src, 512))).Normalized();
     }
 
     public static JsonNode ReadConfig(string dir)
     {
         var path = Path.Combine(dir, "config.json");
         if (!File.Exists(path)) throw new FileNotFoundException($"Pretrained: no config.json in '{dir}'", path);
-        return JsonNode.Parse(File.ReadAllText(path)) ?? throw new InvalidDataException($"{path}: empty JSON");
+        return ConfigJson.Parse(path);
     }
 
     /// Builds a module with torch's default dtype set to `dtype` (no change when null), so its parameters are

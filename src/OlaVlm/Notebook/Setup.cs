@@ -19,6 +19,8 @@ public static class Setup
         // Training loops started from a cell show one progress bar updated in place; elsewhere
         // (no kernel, e.g. a loop on a background thread) they fall back to console lines.
         Training.Progress.Factory = () => NotebookProgress.TryCreate() ?? new Training.ConsoleProgress();
+        // Interrupting a cell (the kernel cancels it) stops training at the next step boundary, checkpointed.
+        CellInterrupt.Install();
         Console.WriteLine(Describe());
     }
 

@@ -97,7 +97,7 @@ public sealed class OlaVlmModel : nn.Module
     public void Save(string file)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
-        var tmp = file + ".tmp";
+        var tmp = Core.TempFiles.Beside(file);   // renamed when complete: a kill leaves no half file under the name
         using (var scope = NewDisposeScope())
         using (var s = File.Create(tmp))
             Safetensors.SaveStateDict(s, state_dict(), leaveOpen: true);

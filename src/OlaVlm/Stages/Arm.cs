@@ -16,7 +16,8 @@ public sealed record ArmInputs(WorldData World, FoundationParts Foundation, IRea
 
 /// One arm of the comparison: a fresh model from the foundation (the projector, and OLA-VLM's modules, initialised
 /// from the seed), trained PT → (VPT) → IFT, then answering the benchmark greedily. `ola` null = LLaVA-1.5.
-/// Finished work on disk is reused (StageCache); an interrupted stage resumes from its last checkpoint.
+/// Finished work on disk is reused (StageCache; a folder counts only once marked complete); an interrupted stage
+/// resumes from its last checkpoint, a damaged folder is trained again.
 public static class Arm
 {
     public static ArmResult Train(string name, OlaConfig? ola, ArmInputs a)
@@ -26,13 +27,13 @@ public static class Arm
         long init = a.Seed + cfg.Pretrain.InitSeedOffset;
         var model = NewModel(a, ola, init);
         var stages = Stages(cfg, a.Seed).ToList();
-        if (folders.Finished) return Reuse(name, model, stages, folders, a);
+        if (folders.ArmFinished(a.Log) && folders.PretrainFinished(a.Log)) return Reuse(name, model, stages, folders, a);
 
         var done = new List<StageResult>();
         foreach (var sc in stages)
         {
             var runDir = folders.Run(sc.Kind);
-            if (sc.Kind == StageKind.Pretrain && File.Exists(folders.PretrainModel))
+            if (sc.Kind == StageKind.Pretrain && folders.PretrainFinished(a.Log))
             {
                 a.Log($"{name}: {sc.Kind} reused from {folders.Pretrain}");
                 model.Load(folders.PretrainModel);
@@ -40,19 +41,33 @@ public static class Arm
                 continue;
             }
             a.Log($"{name}: {sc.Kind} for {sc.Steps} steps × {sc.EffectiveBatch}");
-            if (sc.Kind == StageKind.Pretrain && sc.InitCandidates > 1)
+            if (sc.Kind == StageKind.Pretrain && sc.InitCandidates > 1) model = StartFromBestInit(model, name, ola, init, sc, runDir, a);
+            done.Add(Stage.Run(model, sc, Data(sc, a.Pools), a.Targets, runDir, progress: a.Progress, title: $"{name} {sc.Kind}", log: a.Log));
+            if (sc.Kind == StageKind.Pretrain)
             {
-                model.Dispose();
-                (model, _) = InitSelection.Pick(s => NewModel(a, ola, s), init, sc, Data(sc, a.Pools), a.Targets, runDir, a.Progress, $"{name} {sc.Kind}", a.Log);
+                model.Save(folders.PretrainModel);
+                ArmFolders.Complete(folders.Pretrain);
             }
-            done.Add(Stage.Run(model, sc, Data(sc, a.Pools), a.Targets, runDir, progress: a.Progress, title: $"{name} {sc.Kind}"));
-            if (sc.Kind == StageKind.Pretrain) model.Save(folders.PretrainModel);
         }
         var answers = BenchmarkAnswers.Greedy(model, a.Foundation.Tokenizer, a.Foundation.Template, a.World.BenchJsonl, a.Bench,
                                               cfg.MaxNewTokens, cfg.EvalBatchSize, a.Device);
         model.Save(folders.Model);
-        File.WriteAllText(folders.Answers, JsonSerializer.Serialize(answers));
+        Training.AtomicFile.WriteText(folders.Answers, JsonSerializer.Serialize(answers));
+        ArmFolders.Complete(folders.Arm);
         return new ArmResult(name, model, done, answers, CvBenchScorer.Score(a.Bench, answers, cfg.Parsing), false, folders.PretrainModel);
+    }
+
+    /// PT's best-of-k initialisation (InitSelection); when an interrupted run already chose (its choice and the winner's
+    /// checkpoint are in runDir), the winner is rebuilt from its seed and PT resumes from the checkpoint.
+    static OlaVlmModel StartFromBestInit(OlaVlmModel model, string name, OlaConfig? ola, long init, StageConfig sc, string runDir, ArmInputs a)
+    {
+        model.Dispose();
+        if (InitSelection.ChosenSeed(runDir) is long seed)
+        {
+            a.Log($"{name} {sc.Kind}: initialisation already chosen (seed {seed}, {runDir}): resuming it");
+            return NewModel(a, ola, seed);
+        }
+        return InitSelection.Pick(s => NewModel(a, ola, s), init, sc, Data(sc, a.Pools), a.Targets, runDir, a.Progress, $"{name} {sc.Kind}", a.Log).Model;
     }
 
     /// The recipe's stages in order, each with its kind and the experiment's seed.
@@ -85,6 +100,7 @@ public static class Arm
         model.Load(folders.Model);
         model.eval();
         var results = stages.Select(sc => Reused(model, sc, folders.Run(sc.Kind))).ToList();
+        // complete.json has verified the file's bytes: what it holds is what was written.
         var saved = JsonSerializer.Deserialize<List<string>>(File.ReadAllText(folders.Answers))
                     ?? throw new InvalidDataException($"{folders.Answers} holds no answers");
         if (saved.Count != a.Bench.Count) throw new InvalidDataException($"{folders.Answers} has {saved.Count} answers for {a.Bench.Count} benchmark items");

@@ -48,7 +48,7 @@ public static class InitSelection
         Directory.Move($"{runDir}-init{bestIndex}", runDir);
         for (int i = 0; i < sc.InitCandidates; i++)
             if (i != bestIndex) Directory.Delete($"{runDir}-init{i}", recursive: true);
-        File.WriteAllText(Path.Combine(runDir, "init-selection.json"), JsonSerializer.Serialize(new { winner = bestIndex, candidates }));
+        AtomicFile.WriteText(Path.Combine(runDir, "init-selection.json"), JsonSerializer.Serialize(new { winner = bestIndex, candidates }));
         log?.Invoke($"{title}: initialisation {bestIndex} goes on");
         return (best!, candidates);
     }
@@ -60,6 +60,18 @@ public static class InitSelection
         var rows = metrics.Where(m => m.TryGetValue("step", out var s) && s > from && s <= steps && m.ContainsKey("ntp")).ToList();
         if (rows.Count == 0) throw new InvalidDataException($"InitSelection: {source} logged no next-token loss (ntp) in steps {from + 1}..{steps}");
         return rows.Average(m => m["ntp"]);
+    }
+
+    /// The winner's initialisation seed when Pick has already chosen in runDir (its record and the winner's checkpoint
+    /// are there: an interrupted PT), else null.
+    public static long? ChosenSeed(string runDir)
+    {
+        var path = Path.Combine(runDir, "init-selection.json");
+        var checkpoints = RunCheckpoint.Root(runDir);
+        if (!File.Exists(path) || !Directory.Exists(checkpoints) || Directory.GetDirectories(checkpoints, "step-*").Length == 0) return null;
+        using var doc = JsonDocument.Parse(File.ReadAllText(path));
+        int winner = doc.RootElement.GetProperty("winner").GetInt32();
+        return Read(runDir)!.Single(c => c.Index == winner).InitSeed;
     }
 
     /// The candidates' scores written by Pick, or null when the stage did not select.

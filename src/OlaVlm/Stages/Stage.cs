@@ -91,9 +91,11 @@ public static class Stage
     }
 
     /// Trains `model` for the stage in `runDir`, resuming from the run's latest checkpoint if there is one
-    /// (a complete run does nothing). stopAfter: stop (and checkpoint) after that many steps in total.
+    /// (a complete run does nothing). stopAfter: stop (and checkpoint) after that many steps in total. log: where resume
+    /// decisions are reported (null: the console).
     public static StageResult Run(OlaVlmModel model, StageConfig cfg, IStageData data, IReadOnlyDictionary<OlaTask, ITargetSource>? targets,
-                                  string runDir, int? stopAfter = null, IProgressReporter? progress = null, string? title = null)
+                                  string runDir, int? stopAfter = null, IProgressReporter? progress = null, string? title = null,
+                                  Action<string>? log = null)
     {
         var device = model.Llava.LanguageModel.Model.EmbedTokens.weight!.device;
         bool emb = EmbeddingLossOn(model, cfg);
@@ -103,7 +105,7 @@ public static class Stage
         {
             var batch = data.Batch(cfg.Seed, step * cfg.GradAccum + micro, cfg.BatchSize, device);
             return Loss(model, batch, targets, emb);
-        }) { Progress = progress, Title = title ?? cfg.Kind.ToString() };
+        }) { Progress = progress, Title = title ?? cfg.Kind.ToString(), Log = log };
         trainer.Resume();
         var history = trainer.Step >= cfg.Steps ? [] : trainer.Run(stopAfter);
         model.Llava.TrainVisionTower = false;

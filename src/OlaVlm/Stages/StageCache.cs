@@ -11,12 +11,44 @@ namespace OlaVlm.Stages;
 /// Where one arm's results live under out/experiments/: its PT stage in `pt-<PretrainHash>/<arm>/` (what PT starts
 /// from and trains with, nothing after it, so variants that differ after PT share one PT per arm and seed), its later
 /// stages, final model and benchmark answers in `<Hash>/<arm>/`.
+/// Each folder counts as finished only when its `complete.json` (written last, atomically) lists the SHA-256 of its
+/// results and they match: a folder a killed run left is resumed from its checkpoints, a damaged one trained again.
 public sealed record ArmFolders(string Arm, string Pretrain)
 {
+    public const string Seal = "complete.json";
     public string Model => Path.Combine(Arm, "model.safetensors");
     public string Answers => Path.Combine(Arm, "answers.json");
     public string PretrainModel => Path.Combine(Pretrain, "model.safetensors");
-    public bool Finished => File.Exists(Model) && File.Exists(Answers);
+
+    /// Whether PT (`Pretrain`) and the rest (`Arm`) are finished; see Finished.
+    public bool PretrainFinished(Action<string> log) => Finished(Pretrain, "PT", log);
+    public bool ArmFinished(Action<string> log) => Finished(Arm, "the later stages and the answers", log);
+
+    /// Marks a folder finished: its results' SHA-256 in complete.json.
+    public static void Complete(string dir) => Core.FileHash.WriteManifest(dir, Seal, Results(dir));
+
+    /// True when `dir`'s complete.json verifies. A folder with results but no complete.json was left by an interrupted
+    /// run (or an older version): false, it is resumed. One whose files differ from complete.json is damaged: reported,
+    /// removed, false (it is trained again; the same inputs give the same bits on this machine).
+    static bool Finished(string dir, string what, Action<string> log)
+    {
+        if (!File.Exists(Path.Combine(dir, Seal)))
+        {
+            if (File.Exists(Path.Combine(dir, "model.safetensors")))
+                log($"{dir}: {what} not marked complete (an interrupted run, or an older version): resuming it from its checkpoints");
+            return false;
+        }
+        if (Core.FileHash.CheckManifest(dir, Seal) is not { } problem) return true;
+        log($"{dir}: {what} damaged ({problem}): removed, training it again");
+        Directory.Delete(dir, recursive: true);
+        return false;
+    }
+
+    /// The result files a finished folder holds: model, answers, and each stage's metrics and selection record.
+    static IEnumerable<string> Results(string dir) =>
+        new[] { "model.safetensors", "answers.json" }
+            .Concat(new[] { "pt", "vpt", "ift" }.SelectMany(run => new[] { "metrics.jsonl", "metrics.csv", "init-selection.json" }.Select(f => Path.Combine(run, f))))
+            .Where(f => File.Exists(Path.Combine(dir, f)));
 
     /// A stage's run folder (metrics, checkpoints).
     public string Run(StageKind kind) => kind switch

@@ -124,12 +124,14 @@ public abstract class MiniTeacher : nn.Module, ITeacher
     public void Save(string path, JsonObject? extra = null)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        this.save_safetensors(path);
+        var temp = Core.TempFiles.Beside(path);   // written beside and renamed: a kill leaves no half file under the name
+        this.save_safetensors(temp);
+        File.Move(temp, path, overwrite: true);
         var json = extra?.DeepClone().AsObject() ?? new JsonObject();
         json["kind"] = Kind.ToString();
         json["config"] = JsonNode.Parse(Config.ToJson());
         json["weightsHash"] = WeightsHash;
-        File.WriteAllText(ConfigPath(path), json.ToJsonString(new() { WriteIndented = true }));
+        Training.AtomicFile.WriteText(ConfigPath(path), json.ToJsonString(new() { WriteIndented = true }));
     }
 
     public static string ConfigPath(string weightsPath) => Path.ChangeExtension(weightsPath, ".json");
@@ -140,9 +142,18 @@ public abstract class MiniTeacher : nn.Module, ITeacher
         var jsonPath = ConfigPath(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"teacher weights not found: {path}", path);
         if (!File.Exists(jsonPath)) throw new FileNotFoundException($"teacher config not found: {jsonPath}", jsonPath);
-        var json = JsonNode.Parse(File.ReadAllText(jsonPath))?.AsObject() ?? throw new InvalidDataException($"{jsonPath}: empty JSON");
-        var kind = Enum.Parse<TeacherKind>(json["kind"]?.GetValue<string>() ?? throw new InvalidDataException($"{jsonPath}: no 'kind'"));
-        var config = TeacherConfig.FromJson(kind, json["config"]?.ToJsonString() ?? throw new InvalidDataException($"{jsonPath}: no 'config'"));
+        JsonObject json;
+        TeacherKind kind;
+        TeacherConfig config;
+        try
+        {
+            json = Model.ConfigJson.Parse(jsonPath).AsObject();
+            kind = Enum.Parse<TeacherKind>(json["kind"]?.GetValue<string>() ?? throw new InvalidDataException("no 'kind'"));
+            config = TeacherConfig.FromJson(kind, json["config"]?.ToJsonString() ?? throw new InvalidDataException("no 'config'"));
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or ArgumentException or FormatException or InvalidDataException)
+        { throw new InvalidDataException($"teacher config {jsonPath} is unreadable: {e.Message}", e); }
+        Model.SafetensorsHeader.Check(path);
         var teacher = Create(config, device);
         try { teacher.load_safetensors(path); }
         catch (Exception e) { teacher.Dispose(); throw new InvalidDataException($"{path}: cannot load {kind} teacher weights: {e.Message}", e); }

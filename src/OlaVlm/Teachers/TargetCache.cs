@@ -15,7 +15,8 @@ namespace OlaVlm.Teachers;
 ///   <teacher>.<split>.index.json  teacher name and hash, shape, image ids (row order) and a 64-bit
 ///                                 checksum per row.
 /// A cache answers only for the teacher hash it was built with (StaleTargetCacheException otherwise);
-/// a missing id, a damaged row or a truncated file throws naming the file and the key.
+/// a missing id, a damaged row or a truncated file throws naming the file and the key (Open checks every row's
+/// checksum; OpenOrBuild reports a damaged cache and builds it again).
 /// Nothing non-finite is stored: Build checks every batch (NonFiniteTargetException naming the teacher,
 /// batch and image ids), and Open scans every row, so a cache written before that check (format 1, or a
 /// damaged file) is refused by Open and rebuilt by OpenOrBuild.
@@ -55,11 +56,12 @@ public sealed unsafe class TargetCache : ITargetSource
     {
         Directory.CreateDirectory(dir);
         string data = DataFile(dir, teacher.Name, split), idx = IndexFile(dir, teacher.Name, split);
+        string dataTemp = TempFiles.Beside(data), idxTemp = TempFiles.Beside(idx);
         long tokens = teacher.TargetShape[0], dim = teacher.TargetShape[1];
         var ids = new List<string>(); var sums = new List<ulong>(); var seen = new HashSet<string>();
         try
         {
-        using (var fs = new FileStream(data + ".tmp", FileMode.Create, FileAccess.Write))
+        using (var fs = new FileStream(dataTemp, FileMode.Create, FileAccess.Write))
         {
             fs.Write(Header(tokens, dim, 0));
             var batch = new List<Tensor>();
@@ -98,13 +100,13 @@ public sealed unsafe class TargetCache : ITargetSource
         }
         catch
         {
-            File.Delete(data + ".tmp"); // an interrupted or refused build leaves nothing behind
+            File.Delete(dataTemp); // a refused build leaves nothing behind (a killed one: TempFiles.Sweep)
             throw;
         }
         var ix = new Index(Version, teacher.Name, teacher.Kind.ToString(), teacher.WeightsHash, tokens, dim, [.. ids], [.. sums]);
-        File.WriteAllText(idx + ".tmp", JsonSerializer.Serialize(ix));
-        File.Move(data + ".tmp", data, overwrite: true);
-        File.Move(idx + ".tmp", idx, overwrite: true);
+        File.WriteAllText(idxTemp, JsonSerializer.Serialize(ix));
+        File.Move(dataTemp, data, overwrite: true);
+        File.Move(idxTemp, idx, overwrite: true);
         return Open(teacher, dir, split);
     }
 
@@ -133,10 +135,11 @@ public sealed unsafe class TargetCache : ITargetSource
     public static TargetCache OpenOrBuild(ITeacher teacher, IEnumerable<(string ImageId, Tensor Image)> images, string dir,
                                           string split = "train", int batchSize = 64, Action<string>? log = null)
     {
+        TempFiles.Sweep(dir, log);   // a build a killed run left half-written
         if (File.Exists(IndexFile(dir, teacher.Name, split)) && File.Exists(DataFile(dir, teacher.Name, split)))
         {
             try { return Open(teacher, dir, split); }
-            catch (Exception e) when (e is StaleTargetCacheException or NonFiniteTargetException)
+            catch (Exception e) when (e is StaleTargetCacheException or NonFiniteTargetException or InvalidDataException)
             {
                 log?.Invoke($"{teacher.Name}: rebuilding the {split} target cache: {e.Message}");
             }
@@ -179,9 +182,13 @@ public sealed unsafe class TargetCache : ITargetSource
         long halfs = rowBytes / 2;
         for (int r = 0; r < Count; r++)
         {
-            if (NonFiniteTargets.FirstNonFiniteRow(new ReadOnlySpan<ushort>(basePtr + HeaderBytes + r * rowBytes, (int)halfs), halfs) < 0) continue;
+            var row = new ReadOnlySpan<byte>(basePtr + HeaderBytes + r * rowBytes, (int)rowBytes);
+            string? why = NonFiniteTargets.FirstNonFiniteRow(MemoryMarshal.Cast<byte, ushort>(row), halfs) >= 0 ? "holds NaN or ±Inf"
+                : Checksum(row) != index.Checksums[r] ? "is corrupt (checksum mismatch)" : null;
+            if (why is null) continue;
             Dispose();
-            throw new NonFiniteTargetException($"target cache {dataPath}: row {r} (image id '{index.Ids[r]}', teacher {index.Teacher}) holds NaN or ±Inf; rebuild the cache");
+            var message = $"target cache {dataPath}: row {r} (image id '{index.Ids[r]}', teacher {index.Teacher}) {why}; rebuild the cache";
+            throw why.StartsWith("holds") ? new NonFiniteTargetException(message) : new InvalidDataException(message);
         }
     }
 

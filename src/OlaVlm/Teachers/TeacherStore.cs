@@ -31,15 +31,25 @@ public static class TeacherStore
         train ??= new TeacherTrainConfig();
         var path = Path.Combine(dir, config.DisplayName + ".safetensors");
         var trainJson = JsonSerializer.Serialize(train);
+        Core.TempFiles.Sweep(dir, log);   // weights a killed run was writing
         var why = Mismatch(path, kind, config, trainJson, dataKey);
         if (why is null)
         {
-            log?.Invoke($"{config.DisplayName}: reusing {path}");
-            return new StoredTeacher(MiniTeacher.Load(path, device), path, false, null, null);
+            // The JSON records the weights' hash, which Load checks: a damaged cached teacher is trained again.
+            try
+            {
+                var reused = MiniTeacher.Load(path, device);
+                log?.Invoke($"{config.DisplayName}: reusing {path}");
+                return new StoredTeacher(reused, path, false, null, null);
+            }
+            catch (InvalidDataException e) { why = $"the cached teacher is damaged ({e.Message})"; log?.Invoke($"{config.DisplayName}: {why}"); }
         }
         if (shippedDir is not null && Directory.Exists(shippedDir))
         {
             var shipped = Path.Combine(shippedDir, config.DisplayName + ".safetensors");
+            // Verified before anything is read from them: a damaged shipped file stops (never silently retrained over).
+            if (Shipped(shippedDir, config.DisplayName) && Core.FileHash.CheckManifest(shippedDir, ManifestName, ShippedFiles(config.DisplayName)) is { } bad)
+                throw new Core.ShippedFileException(bad, RetrainHint);
             var shippedWhy = Mismatch(shipped, kind, config, trainJson, dataKey) ?? VerifyShipped(shippedDir, config.DisplayName);
             if (shippedWhy is null)
             {
@@ -78,25 +88,35 @@ public static class TeacherStore
             throw new IOException($"TeacherStore.Ship: {dest} is not empty and holds no {ManifestName}: not a teacher shipment, left as it is");
         if (Directory.Exists(dest)) Directory.Delete(dest, recursive: true);
         Directory.CreateDirectory(dest);
-        var hashes = new JsonObject();
+        var names = new List<string>();
         foreach (var t in teachers)
             foreach (var from in new[] { t.WeightsPath, MiniTeacher.ConfigPath(t.WeightsPath) })
             {
-                var name = Path.GetFileName(from);
-                File.Copy(from, Path.Combine(dest, name));
-                hashes[name] = Sha256(Path.Combine(dest, name));
+                names.Add(Path.GetFileName(from));
+                File.Copy(from, Path.Combine(dest, names[^1]));
             }
         var meta = about?.DeepClone().AsObject() ?? new JsonObject();
-        meta["sha256"] = hashes;
-        File.WriteAllText(Path.Combine(dest, ManifestName), meta.ToJsonString(new() { WriteIndented = true }));
+        meta["machine"] ??= Core.Reproducibility.Record();   // what bitwise reproduction of these files needs
+        Core.FileHash.WriteManifest(dest, ManifestName, names, meta);
         return dest;
     }
 
     /// Why the shipped teacher `name` in `dir` does not match the SHA-256 in the manifest, or null when it does.
-    static string? VerifyShipped(string dir, string name) =>
-        Core.FileHash.VerifyManifest(dir, ManifestName, [name + ".safetensors", name + ".json"]);
+    static string? VerifyShipped(string dir, string name) => Core.FileHash.VerifyManifest(dir, ManifestName, ShippedFiles(name));
 
-    static string Sha256(string path) => Core.FileHash.Sha256(path);
+    static string[] ShippedFiles(string name) => [name + ".safetensors", name + ".json"];
+
+    /// Whether the shipment in `dir` lists teacher `name` (then its files must verify) — any readable manifest that does.
+    static bool Shipped(string dir, string name)
+    {
+        var manifest = Path.Combine(dir, ManifestName);
+        if (!File.Exists(manifest)) return Directory.EnumerateFileSystemEntries(dir).Any();   // files without their manifest
+        try { return JsonNode.Parse(File.ReadAllText(manifest))?["sha256"]?[name + ".safetensors"] is not null; }
+        catch (System.Text.Json.JsonException) { return true; }   // a damaged manifest is itself a damaged shipped file
+    }
+
+    const string RetrainHint = "ship new ones with `dotnet run --project src/OlaCheck -c Release -- teachers` " +
+                               "(environment/pretrain-teachers.sh, ~2 min), or train them under out/ with WorldTeachers.LoadOrTrain(…, shipped: \"\")";
 
     /// Why the checkpoint at `path` cannot be reused, or null when it can.
     static string? Mismatch(string path, TeacherKind kind, TeacherConfig config, string trainJson, string dataHash)

@@ -57,19 +57,39 @@ public sealed class MetricsLog
         if (position.Csv == 0) _columns = null;
     }
 
-    /// Every row of <dir>/<name>.jsonl, columns in file order. A bad line throws naming file and line.
+    /// Starts both files over (a run that begins at step 0): rows an interrupted earlier attempt logged before its
+    /// first checkpoint are dropped, never appended to. `log` hears about it when there were any.
+    public void Reset(Action<string>? log = null)
+    {
+        if (Position is (0, 0)) return;
+        log?.Invoke($"{JsonlPath}: starting over; the rows of an earlier attempt that stopped before its first checkpoint are dropped");
+        TruncateTo((0, 0));
+    }
+
+    /// Every row of <dir>/<name>.jsonl, columns in file order. A bad line (not JSON, invalid UTF-8, or a step that
+    /// does not follow the one before: rows of two attempts mixed) throws naming file and line.
     public static IReadOnlyList<IReadOnlyDictionary<string, double>> Read(string dir, string name = "metrics")
     {
         var path = Path.Combine(dir, name + ".jsonl");
         if (!File.Exists(path)) throw new FileNotFoundException($"MetricsLog: no {name}.jsonl in {dir}", path);
         var rows = new List<IReadOnlyDictionary<string, double>>();
         int lineNo = 0;
-        foreach (var line in File.ReadLines(path))
+        double lastStep = double.NegativeInfinity;
+        foreach (var line in Core.StrictText.ReadLines(path))
         {
             lineNo++;
             if (line.Length == 0) continue;
-            try { rows.Add(JsonSerializer.Deserialize<Dictionary<string, double>>(line, Json)!); }
+            Dictionary<string, double> row;
+            try { row = JsonSerializer.Deserialize<Dictionary<string, double>>(line, Json) ?? throw new JsonException("null row"); }
             catch (JsonException e) { throw new InvalidDataException($"MetricsLog: {path} line {lineNo} is not a metrics row: {e.Message}", e); }
+            if (row.TryGetValue("step", out var step))
+            {
+                if (!(step > lastStep))
+                    throw new InvalidDataException($"MetricsLog: {path} line {lineNo}: step {step} after step {lastStep}: rows of two attempts " +
+                                                   $"are mixed (an interrupted run, appended to); delete {dir} to train that run again");
+                lastStep = step;
+            }
+            rows.Add(row);
         }
         return rows;
     }

@@ -91,4 +91,15 @@ public sealed class ParamGroups
         sb.Append($"{"frozen",-28} {Frozen.Count,8} {Frozen.Sum(p => p.Param.numel()),14:N0}");
         return sb.ToString();
     }
+
+    /// The Trainer's check that the trainable weights are in the dtype the config trains (bf16 or fp32).
+    public void CheckDtype(TrainConfig config)
+    {
+        var want = config.WeightDtype;
+        var bad = Groups.SelectMany(g => g.Params).Where(p => is_floating_point(p.Param) && p.Param.dtype != want)
+            .Select(p => $"{p.Name} ({p.Param.dtype})").Take(5).ToList();
+        if (bad.Count > 0)
+            throw new ArgumentException($"Trainer: Bf16Weights={config.Bf16Weights} expects {want} weights, but found {string.Join(", ", bad)}" +
+                                        " — convert the model (model.to(config.WeightDtype)) before building ParamGroups");
+    }
 }

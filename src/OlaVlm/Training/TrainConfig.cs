@@ -34,6 +34,10 @@ public sealed record TrainConfig
     public int EvalEvery { get; init; } = 0;
     /// Write a checkpoint every CheckpointEvery steps (0 = only at the end).
     public int CheckpointEvery { get; init; } = 0;
+    /// Also write one once this many minutes of training have passed since the last (0 = never by time), so a run that
+    /// is killed or interrupted loses at most that much work. Checkpoints change only the files written, never the
+    /// numbers: every step reseeds from (Seed, step), so a resumed run replays the uninterrupted one bit for bit.
+    public double CheckpointMinutes { get; init; } = 5;
     /// Completed checkpoints kept on disk (older ones are deleted after a new one is complete).
     public int KeepCheckpoints { get; init; } = 2;
     /// Save only trainable parameters and buffers (PT stage of a 7B model: the projector, not the LLM).
@@ -63,7 +67,7 @@ public sealed record TrainConfig
         Need(WarmupRatio is >= 0 and <= 1, $"WarmupRatio must be in [0, 1] (got {WarmupRatio})");
         Need(MinLrRatio is >= 0 and <= 1, $"MinLrRatio must be in [0, 1] (got {MinLrRatio})");
         Need(LogEvery > 0, $"LogEvery must be > 0 (got {LogEvery})");
-        Need(EvalEvery >= 0 && CheckpointEvery >= 0, "EvalEvery and CheckpointEvery must be >= 0");
+        Need(EvalEvery >= 0 && CheckpointEvery >= 0 && CheckpointMinutes >= 0, "EvalEvery, CheckpointEvery and CheckpointMinutes must be >= 0");
         Need(KeepCheckpoints > 0, $"KeepCheckpoints must be > 0 (got {KeepCheckpoints})");
         Need(LearningRate >= 0 && WeightDecay >= 0, "LearningRate and WeightDecay must be >= 0");
         Need(!Fp32MasterWeights || Bf16Weights, "Fp32MasterWeights needs Bf16Weights (fp32 weights are their own masters)");

@@ -19,6 +19,9 @@ namespace OlaVlm.Training;
 /// no saved generator state and replays the uninterrupted run exactly. Data order is the caller's:
 /// derive it from (seed, step, microStep) too. (On CUDA, bit-exact replay also needs deterministic
 /// kernels; the seeding side is handled here.)
+/// Interruption: between steps the loop polls Core.Interrupt (a notebook cell's interrupt, the runner's cell timeout,
+/// Ctrl+C); when asked it checkpoints and throws TrainingInterruptedException, so a rerun resumes where it stopped.
+/// Checkpoints come every CheckpointEvery steps and every CheckpointMinutes of work; they change no number.
 /// Usage: Stages.Stage.Run (freeze → ParamGroups → Trainer with a step function → Resume → Run).
 public sealed class Trainer : IDisposable
 {
@@ -44,6 +47,11 @@ public sealed class Trainer : IDisposable
     /// Null: Progress.Factory().
     public IProgressReporter? Progress { get; init; }
     public string Title { get; init; } = "train";
+    /// Where resume decisions are reported (a damaged checkpoint skipped, rows of an earlier attempt dropped). Null: the console.
+    public Action<string>? Log { get; init; }
+
+    int _savedStep = -1;
+    readonly Stopwatch _sinceCheckpoint = new();
 
     public Trainer(nn.Module model, ParamGroups groups, TrainConfig config, ITrainStep step)
         : this(model, groups, config, step.Loss) { }
@@ -54,7 +62,7 @@ public sealed class Trainer : IDisposable
         _model = model; _step = step; Config = config; Groups = groups;
         _trainable = groups.Trainable.ToArray();
         _groupNames = groups.Groups.Select(g => g.Name).ToArray();
-        CheckWeightDtype();
+        groups.CheckDtype(config);
         if (config.Fp32MasterWeights) _masters = new MasterWeights(_trainable);
         Optimizer = groups.CreateAdamW(config, _masters is null ? null : _masters.Of);
         Schedule = LrSchedule.From(config);
@@ -64,10 +72,10 @@ public sealed class Trainer : IDisposable
         EvalMetrics = new MetricsLog(RunDir, "eval");
     }
 
-    /// Continues from a checkpoint folder (null: the run's latest). False when there is none.
+    /// Continues from a checkpoint folder (null: the run's newest complete one, RunCheckpoint.Find). False when there is none.
     public bool Resume(string? checkpointDir = null)
     {
-        checkpointDir ??= RunCheckpoint.Latest(RunDir);
+        checkpointDir ??= RunCheckpoint.Find(RunDir, Report);
         if (checkpointDir == null) return false;
         var state = RunCheckpoint.ReadState(checkpointDir);
         if (!state.Groups.SequenceEqual(_groupNames))
@@ -77,7 +85,8 @@ public sealed class Trainer : IDisposable
         RunCheckpoint.LoadOptimizer(Optimizer, Path.Combine(checkpointDir, RunCheckpoint.OptimizerFile));
         // The fp32 copies as saved (a checkpoint without them: rounded from the model, the best there is).
         _masters?.Load(RunCheckpoint.LoadMasters(checkpointDir, TrainableNames()));
-        Step = state.Step;
+        Step = _savedStep = state.Step;
+        Report($"{Title}: resuming from {checkpointDir} (step {Step} of {Config.Steps})");
         Metrics.TruncateTo((state.MetricsJsonl, state.MetricsCsv));
         EvalMetrics.TruncateTo((state.EvalJsonl, state.EvalCsv));
         return true;
@@ -90,18 +99,22 @@ public sealed class Trainer : IDisposable
         var progress = Progress ?? Training.Progress.Factory();
         progress.Start(Config.Steps, Title);
         var sinceLog = new List<StepRecord>();
+        if (Step == 0 && History.Count == 0) { Metrics.Reset(Report); EvalMetrics.Reset(Report); }
+        using var listening = Core.Interrupt.Listen();
+        _sinceCheckpoint.Restart();
         _model.train();
         try
         {
             while (Step < end)
             {
+                if (Core.Interrupt.Requested) throw Interrupted();
                 var rec = TrainStep(Step);
                 Step++;
                 History.Add(rec); sinceLog.Add(rec);
-                progress.Report(Step, Describe(rec));
-                if (Step % Config.LogEvery == 0 || Step == end) { Log(sinceLog); sinceLog.Clear(); }
+                progress.Report(Step, rec.Describe());
+                if (Step % Config.LogEvery == 0 || Step == end) { LogRow(sinceLog); sinceLog.Clear(); }
                 if (Eval != null && ((Config.EvalEvery > 0 && Step % Config.EvalEvery == 0) || Step == Config.Steps)) RunEval();
-                if ((Config.CheckpointEvery > 0 && Step % Config.CheckpointEvery == 0) || Step == end) SaveCheckpoint();
+                if ((Config.CheckpointEvery > 0 && Step % Config.CheckpointEvery == 0) || Step == end || TimeToCheckpoint) SaveCheckpoint();
             }
         }
         catch (Exception e)
@@ -109,9 +122,22 @@ public sealed class Trainer : IDisposable
             progress.Finish("stopped: " + e.Message); // leave the in-place line finished, not half-drawn
             throw;
         }
-        progress.Finish(History.Count > 0 ? Describe(History[^1]) : $"nothing to do (step {Step} of {Config.Steps})");
+        progress.Finish(History.Count > 0 ? History[^1].Describe() : $"nothing to do (step {Step} of {Config.Steps})");
         return History;
     }
+
+    bool TimeToCheckpoint => Config.CheckpointMinutes > 0 && _sinceCheckpoint.Elapsed.TotalMinutes >= Config.CheckpointMinutes;
+
+    /// Stops between steps: checkpoints what was trained since the last checkpoint, so a rerun resumes here.
+    TrainingInterruptedException Interrupted()
+    {
+        var saved = Step > _savedStep && Step > 0 ? SaveCheckpoint() : RunCheckpoint.Latest(RunDir);
+        Core.Interrupt.Clear();
+        var what = saved is null ? "nothing was trained yet" : $"checkpoint {saved} holds step {Step}: run it again to resume from there";
+        return new TrainingInterruptedException(Step, Config.Steps, saved, $"{Title}: interrupted after step {Step} of {Config.Steps}; {what}");
+    }
+
+    void Report(string line) => (Log ?? Console.WriteLine)(line);
 
     /// One optimizer step. bf16 steps run in a Bf16Matmul scope: oneDNN's bf16 matmul, not ATen's slow kernel.
     StepRecord TrainStep(int step) => Core.Bf16Matmul.Run(Config.WeightDtype, () => TrainStepCore(step));
@@ -183,19 +209,7 @@ public sealed class Trainer : IDisposable
         return null;
     }
 
-    void Log(List<StepRecord> recs)
-    {
-        var last = recs[^1];
-        double secs = recs.Sum(r => r.Seconds);
-        var row = new List<KeyValuePair<string, double>> { new("step", last.Step) };
-        for (int i = 0; i < _groupNames.Length; i++) row.Add(new("lr_" + _groupNames[i], last.Lrs[i]));
-        row.Add(new("loss", last.Loss));
-        foreach (var (name, v) in last.Parts) row.Add(new(name, v));
-        row.Add(new("grad_norm", last.GradNorm));
-        row.Add(new("sec_per_step", secs / recs.Count));
-        row.Add(new("samples_per_s", recs.Sum(r => r.Samples) / Math.Max(secs, 1e-9)));
-        Metrics.Append(row);
-    }
+    void LogRow(List<StepRecord> recs) => Metrics.Append(StepRecord.Row(recs, _groupNames));
 
     void RunEval()
     {
@@ -218,28 +232,14 @@ public sealed class Trainer : IDisposable
         var state = new TrainerState(Step, Config.Seed, Config, _groupNames, mj, mc, ej, ec,
                                      History.Count > 0 ? History[^1].Loss : double.NaN, DateTime.UtcNow);
         var masters = _masters is null ? null : TrainableNames().Zip(_masters.Masters, (n, m) => (n, (Tensor)m)).ToDictionary(x => x.n, x => x.Item2);
-        return RunCheckpoint.Save(RunDir, _model, Optimizer, state, Config.CheckpointTrainableOnly, Config.KeepCheckpoints, masters);
+        var dir = RunCheckpoint.Save(RunDir, _model, Optimizer, state, Config.CheckpointTrainableOnly, Config.KeepCheckpoints, masters);
+        _savedStep = Step;
+        _sinceCheckpoint.Restart();
+        return dir;
     }
 
     /// The trainable parameters' names, in the optimizer's order.
     IReadOnlyList<string> TrainableNames() => Groups.Groups.SelectMany(g => g.Params.Select(p => p.Name)).ToList();
-
-    static string Describe(StepRecord r)
-    {
-        var parts = string.Concat(r.Parts.Select(p => $" {p.Key} {p.Value:F4}"));
-        return $"loss {r.Loss:F4}{parts} | gnorm {r.GradNorm:F2} lr {(r.Lrs.Length > 0 ? r.Lrs[0] : 0):G3} | {r.Seconds:F2}s/step";
-    }
-
-    void CheckWeightDtype()
-    {
-        var want = Config.WeightDtype;
-        var bad = Groups.Groups.SelectMany(g => g.Params)
-            .Where(p => is_floating_point(p.Param) && p.Param.dtype != want)
-            .Select(p => $"{p.Name} ({p.Param.dtype})").Take(5).ToList();
-        if (bad.Count > 0)
-            throw new ArgumentException($"Trainer: Bf16Weights={Config.Bf16Weights} expects {want} weights, but found {string.Join(", ", bad)}" +
-                                        " — convert the model (model.to(config.WeightDtype)) before building ParamGroups");
-    }
 
     public void Dispose() { Optimizer.Dispose(); _masters?.Dispose(); }
 }

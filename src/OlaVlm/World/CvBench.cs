@@ -35,7 +35,10 @@ public static class CvBench
         if (!File.Exists(jsonlPath)) throw new FileNotFoundException($"CV-Bench file not found: '{jsonlPath}'", jsonlPath);
         var items = new List<CvBenchItem>();
         int lineNo = 0;
-        foreach (var line in File.ReadLines(jsonlPath))
+        IReadOnlyList<string> lines;
+        try { lines = Core.StrictText.ReadLines(jsonlPath); }   // invalid UTF-8 is an error naming the line, not a silent U+FFFD
+        catch (InvalidDataException e) { throw new CvBenchFormatException(e.Message); }
+        foreach (var line in lines)
         {
             lineNo++;
             if (string.IsNullOrWhiteSpace(line)) continue;
@@ -62,7 +65,8 @@ public static class CvBench
         JsonElement e;
         try { e = JsonDocument.Parse(line).RootElement; }
         catch (JsonException ex) { throw new CvBenchFormatException($"{where}: not valid JSON ({ex.Message})"); }
-        return Parse(e, where);
+        try { return Parse(e, where); }
+        catch (InvalidOperationException ex) { throw new CvBenchFormatException($"{where}: {ex.Message}"); }   // e.g. an unpaired \uD800
     }
 
     /// Validates one item already parsed (a JSONL line, or a parquet row as Data.Layouts.CvBenchParquet reads it);
@@ -71,8 +75,8 @@ public static class CvBench
     {
         if (e.ValueKind != JsonValueKind.Object) throw new CvBenchFormatException($"{where}: expected a JSON object");
 
-        if (!e.TryGetProperty("idx", out var idxEl) || !idxEl.TryGetInt32(out int idx))
-            throw new CvBenchFormatException($"{where}: missing or non-integer 'idx'");
+        if (!e.TryGetProperty("idx", out var idxEl) || idxEl.ValueKind != JsonValueKind.Number || !idxEl.TryGetInt32(out int idx))
+            throw new CvBenchFormatException($"{where}: 'idx' must be an integer, got {(e.TryGetProperty("idx", out var raw) ? raw.GetRawText() : "nothing")}");
         where += $" (idx {idx})";
         string Str(string key, bool required = true)
         {

@@ -35,8 +35,12 @@ public sealed class LlavaDataset
         if (!System.IO.File.Exists(jsonPath)) throw new FileNotFoundException($"LLaVA file not found: '{jsonPath}'", jsonPath);
         imageRoot ??= Path.GetDirectoryName(Path.GetFullPath(jsonPath))!;
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(System.IO.File.ReadAllBytes(jsonPath)); }
-        catch (JsonException ex) { throw new LlavaFormatException($"'{jsonPath}': not valid JSON ({ex.Message})"); }
+        var bytes = System.IO.File.ReadAllBytes(jsonPath);
+        // Invalid UTF-8 inside a string would only fail when that string is read, with no file or line: check it first.
+        try { Core.StrictText.CheckUtf8(bytes, jsonPath); }
+        catch (InvalidDataException ex) { throw new LlavaFormatException(ex.Message); }
+        try { doc = JsonDocument.Parse(bytes); }
+        catch (JsonException ex) { throw new LlavaFormatException($"'{jsonPath}' line {ex.LineNumber + 1}: not valid JSON ({ex.Message})"); }
         using var _ = doc;
         if (doc.RootElement.ValueKind != JsonValueKind.Array)
             throw new LlavaFormatException($"'{jsonPath}': expected a JSON array of records, got {doc.RootElement.ValueKind}");
@@ -47,8 +51,15 @@ public sealed class LlavaDataset
         foreach (var e in doc.RootElement.EnumerateArray())
         {
             string? id = null;
-            try { records.Add(Parse(e, out id)); }
-            catch (LlavaFormatException ex)
+            try
+            {
+                var record = Parse(e, out id);
+                // Under SkipAndReport a record whose image file is missing is left out and counted, like a malformed one.
+                if (policy == MalformedRecordPolicy.SkipAndReport && record.Image is { } im && !System.IO.File.Exists(Path.Combine(imageRoot, im)))
+                    throw new LlavaFormatException($"image file missing: '{Path.GetFullPath(Path.Combine(imageRoot, im))}'");
+                records.Add(record);
+            }
+            catch (Exception ex) when (ex is LlavaFormatException or InvalidOperationException)
             {
                 if (policy == MalformedRecordPolicy.Throw)
                     throw new LlavaFormatException($"'{jsonPath}' record {index}{(id != null ? $" (id {id})" : "")}: {ex.Message}");

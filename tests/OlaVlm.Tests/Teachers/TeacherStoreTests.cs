@@ -93,15 +93,15 @@ public sealed class TeacherStoreTests : IDisposable
         Assert.True(otherKey.TrainedNow);
         Assert.Contains(log, l => l.Contains("not using shipped") && l.Contains("data changed"));
 
-        // A shipped file edited after shipping: its SHA-256 no longer verifies, so it is not used.
+        // A shipped file edited after shipping: its SHA-256 no longer verifies, so it stops, naming the file and how to
+        // restore it (a shipped file is never trained over silently).
         var json = Path.Combine(shipped, cfg.DisplayName + ".json");
         File.AppendAllText(json, " ");
-        log.Clear();
-        var edited = TeacherStore.LoadOrTrain(TeacherKind.Seg, cfg, () => Data, "key-1", Path.Combine(dir, "empty3"), Quick, device: CPU,
-                                              log: log.Add, shippedDir: shipped);
-        Assert.True(edited.TrainedNow);
-        Assert.Contains(log, l => l.Contains("SHA-256 differs") && l.Contains(json));
-        foreach (var s in new[] { trained, fromShip, otherKey, edited }) s.Teacher.Dispose();
+        var edited = Assert.Throws<ShippedFileException>(() => TeacherStore.LoadOrTrain(TeacherKind.Seg, cfg, () => Data, "key-1",
+            Path.Combine(dir, "empty3"), Quick, device: CPU, shippedDir: shipped));
+        Assert.Contains("SHA-256 differs", edited.Message);
+        Assert.Equal(json, edited.File);
+        foreach (var s in new[] { trained, fromShip, otherKey }) s.Teacher.Dispose();
     }
 
     [Fact]

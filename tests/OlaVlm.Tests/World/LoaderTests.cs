@@ -19,6 +19,7 @@ public class LoaderTests : IDisposable
         var ex = Assert.Throws<LlavaFormatException>(() => LlavaDataset.Load(p));
         Assert.Contains("bad.json", ex.Message); Assert.Contains("record 1", ex.Message); Assert.Contains("b2", ex.Message);
 
+        new Image<Rgb24>(4, 4).SaveAsPng(Path.Combine(_dir, "x.png"));   // SkipAndReport also skips records whose image is missing
         var d = LlavaDataset.Load(p, policy: MalformedRecordPolicy.SkipAndReport);
         Assert.Single(d.Records);
         var skip = Assert.Single(d.Skipped);

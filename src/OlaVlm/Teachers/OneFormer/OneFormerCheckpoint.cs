@@ -42,12 +42,7 @@ public static class OneFormerCheckpoint
         var single = Path.Combine(path, "model.safetensors");
         if (File.Exists(single)) return [single];
         var index = Path.Combine(path, "model.safetensors.index.json");
-        if (File.Exists(index))
-        {
-            var map = JsonNode.Parse(File.ReadAllText(index))?["weight_map"]?.AsObject()
-                      ?? throw new InvalidDataException($"{index}: no weight_map");
-            return map.Select(kv => Path.Combine(path, kv.Value!.GetValue<string>())).Distinct().ToList();
-        }
+        if (File.Exists(index)) return Checkpoint.ShardFiles(index);   // every shard checked to lie inside the folder
         var bin = Path.Combine(path, "pytorch_model.bin");
         if (File.Exists(bin)) return [bin];
         throw new FileNotFoundException($"OneFormer checkpoint '{path}' has none of model.safetensors, model.safetensors.index.json, pytorch_model.bin");
