@@ -13,6 +13,8 @@ Command[] commands =
     Foundations.Command, Teachers.Command,
     // research runs
     Align.Command, Clip.Command, Reasoning.Command, Oracle.Command,
+    // full scale: real checkpoints, real teachers, CV-Bench
+    FullScale.Command,
     // timings
     PtStep.Command,
 ];
