@@ -16,7 +16,7 @@ public static class FullScale
     public static readonly Command Command = new("fullscale",
         "--llm DIR --vision DIR [--dav2 FILE --oneformer DIR --unclip DIR] --pt-data DIR --ift-data DIR --cvbench DIR --out DIR " +
         "[--lora] [--arm ola|llava] [--limit N] [--bench-limit N] [--targets auto|cache|onthefly] [--device cpu|cuda] " +
-        "[dav2-encoder=vitl] [pt-batch=8 pt-accum=32] [ift-batch=4 ift-accum=32] [checkpoint-every=200] [seed=42] [bf16=auto|on|off] " +
+        "[dav2-encoder=vitl] [pt-batch=8 pt-accum=32] [ift-batch=2 ift-accum=64] [checkpoint-every=200] [seed=42] [bf16=auto|on|off] " +
         "[teacher-dtype=fp32|bf16] [max-new-tokens=128] [eval-batch=1] [max-length=4096] [convnext=xxl|miniature] [skip-bad=0|1] [stop=pt:N|ift:N]",
         "trains OLA-VLM from real checkpoints with the real teachers and scores CV-Bench (resumable; exit 3 = stopped by stop=)", Run);
 

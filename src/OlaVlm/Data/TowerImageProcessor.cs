@@ -20,7 +20,7 @@ public sealed class TowerImageProcessor
     public ConvNextImageProcessor? ConvNext { get; }
     public bool PadToSquare { get; }
     public int Size { get; }
-    public int Threads { get; init; } = Math.Max(1, Environment.ProcessorCount);
+    public int Threads { get; set; } = Math.Max(1, Environment.ProcessorCount);
 
     TowerImageProcessor(ClipImageProcessor? clip, ConvNextImageProcessor? convNext, bool pad, int size) =>
         (Clip, ConvNext, PadToSquare, Size) = (clip, convNext, pad, size);

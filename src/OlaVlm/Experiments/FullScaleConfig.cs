@@ -16,8 +16,10 @@ public sealed record FullScalePaths(string Llm, string Vision, string PtData, st
 
 /// Every knob of one full-scale run — PT with the real teachers, IFT (full or LoRA), CV-Bench — with OLA-VLM's
 /// defaults (scripts/train/pretrain.sh, finetune.sh; LLaVA-1.5's finetune_lora.sh for LoRA). Global batches are the
-/// paper's (PT 256, IFT 128) reached on one GPU by accumulation: the micro-batches below are what docs/full-scale.md
-/// finds fits an 80 GB GPU for Llama-3-8B (Phi-3-mini fits twice as many). Steps follow from the data: one epoch,
+/// paper's (PT 256, IFT 128) reached on one GPU by accumulation: the micro-batches below fit an 80 GB GPU by
+/// docs/full-scale.md's plan (FullScalePlan) for both LLMs — PT 8 (Llama-3-8B fits 11, Phi-3-mini 21); IFT 2, which
+/// full IFT of Phi-3-mini needs (it fits 3; full IFT of Llama-3-8B fits no single GPU), while LoRA fits 8 (Llama-3-8B)
+/// or 16 (Phi-3-mini): raise ift-batch and lower ift-accum for LoRA. Steps follow from the data: one epoch,
 /// ⌊records / global batch⌋ steps (558,128 / 256 = 2,180; 665,298 / 128 = 5,197).
 public sealed record FullScaleConfig
 {
@@ -35,7 +37,7 @@ public sealed record FullScaleConfig
     /// PT: projector (+ OLA-VLM's modules) at 1e-3, LLM and tower frozen; checkpoints hold only what trains.
     public StageConfig Pretrain { get; init; } = StageConfig.PaperPretrain with { BatchSize = 8, GradAccum = 32, CheckpointEvery = 200, CheckpointTrainableOnly = true };
     /// IFT: projector + LLM at 2e-5 (with LoRA: adapters at LoraConfig.LearningRate, projector 2e-5).
-    public StageConfig Finetune { get; init; } = StageConfig.PaperFinetune with { BatchSize = 4, GradAccum = 32, CheckpointEvery = 200, CheckpointTrainableOnly = true };
+    public StageConfig Finetune { get; init; } = StageConfig.PaperFinetune with { BatchSize = 2, GradAccum = 64, CheckpointEvery = 200, CheckpointTrainableOnly = true };
     public TargetMode Targets { get; init; } = TargetMode.Auto;
     /// bf16 weights with fp32 master weights for what trains; null = on a GPU, off on the CPU.
     public bool? Bf16 { get; init; }

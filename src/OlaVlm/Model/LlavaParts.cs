@@ -58,7 +58,9 @@ public static class LlavaParts
         }
         var file = ConvNextPretrained.ResolveFile(visionPath, cnx);
         var sd = Checkpoint.Read(file);
-        try { Checkpoint.Load(model, sd, n => ConvNextPretrained.FromOpenClip(n) is string v ? "vision_tower." + v : null, file, ["vision_tower."]); }
+        // The tower's state dict also lists its trunk's tensors under `vision_tower.trunk.` (the same tensors): load by the
+        // reference's names (stem, stages) and the aliases follow.
+        try { Checkpoint.Load(model, sd, n => ConvNextPretrained.FromOpenClip(n) is string v ? "vision_tower." + v : null, file, ["vision_tower.stem.", "vision_tower.stages."]); }
         finally { foreach (var t in sd.Values) t.Dispose(); }
     }
 
