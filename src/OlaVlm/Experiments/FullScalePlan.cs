@@ -19,6 +19,10 @@ namespace OlaVlm.Experiments;
 ///                 passes through to the projector), +2·N_llm·T for its weights (full IFT); tower forward 2·N_tower·T_img;
 ///                 PT adds the teachers' forwards (ViT: 2·(n−1)·3P²·D + layers·(24·n·D² + 4·n²·D); Swin: SwinFlops).
 ///   hours         samples · FLOPs/sample / (peak · MFU) / 3600.
+/// One stage of FullScalePlan as a table row (GiB; static = weights, teachers in PT, training state, reserve).
+public sealed record PlanRow(string Llm, string Stage, double TrainedMillions, double StaticGiB, double ActivationGiBPerSequence, int Tokens,
+                             int MicroBatchOn80GB, double TflopPerSample, double HoursOnH100);
+
 public sealed record FullScalePlan(LlamaConfig Llm, long LlmParams, long TowerParams, int ImageTokens, double TowerFlops,
                                    long ProjectorParams, long OlaParams, int TaskTokens, long TeacherParams, double TeacherFlops,
                                    long LoraParams, double PtText, double IftText, int SystemTokens, int WeightBytes = 2)
@@ -73,6 +77,23 @@ public sealed record FullScalePlan(LlamaConfig Llm, long LlmParams, long TowerPa
                          (b == 0 ? "does NOT fit one 80 GB GPU; " : $"micro-batch ≤ {b}; ") +
                          $"{FlopsPerSample(kind, lora) / 1e12:F1} TFLOP/sample → {Hours(kind, lora, n):F1} h for {n:N0} samples";
         }
+    }
+
+    /// The table rows of Lines: one per stage, on one 80 GB GPU, H100 bf16 at 40% MFU.
+    public IEnumerable<PlanRow> Rows(string llm, long ptSamples = 558_128, long iftSamples = 665_298) =>
+        new[] { (StageKind.Pretrain, false, ptSamples, "PT"), (StageKind.Finetune, false, iftSamples, "IFT full"), (StageKind.Finetune, true, iftSamples, "IFT LoRA r128") }
+        .Select(s =>
+        {
+            int tokens = s.Item1 == StageKind.Pretrain ? PtTokens : IftTokens;
+            return new PlanRow(llm, s.Item4, Trained(s.Item1, s.Item2) / 1e6, StaticBytes(s.Item1, s.Item2) / GiB, ActivationBytes(tokens) / GiB, tokens,
+                               MicroBatch(s.Item1, s.Item2, 80e9), FlopsPerSample(s.Item1, s.Item2) / 1e12, Hours(s.Item1, s.Item2, s.Item3));
+        });
+
+    /// The paper's setting for `llm`, OLA-VLM's modules counted from OlaConfig.Paper's heads built on the meta device.
+    public static FullScalePlan Paper(LlamaConfig llm, int systemTokens)
+    {
+        using var heads = new Ola.OlaHeads(Ola.OlaConfig.Paper, llm.HiddenSize, llm.NumLayers, new TorchSharp.torch.Device("meta"));
+        return Paper(llm, heads.parameters().Sum(p => p.numel()), systemTokens);
     }
 
     /// One image through a ViT (GpuProjection's formula): n tokens with the class token, width D, patch P.
