@@ -15,17 +15,25 @@ public static class FullScale
 {
     public static readonly Command Command = new("fullscale",
         "--llm DIR --vision DIR [--dav2 FILE --oneformer DIR --unclip DIR] --pt-data DIR --ift-data DIR --cvbench DIR --out DIR " +
-        "[--lora] [--arm ola|llava] [--limit N] [--bench-limit N] [--targets auto|cache|onthefly] [--device cpu|cuda] " +
+        "[--eval-only LLAVA_DIR] [--lora] [--arm ola|llava] [--limit N] [--bench-limit N] [--targets auto|cache|onthefly] [--device cpu|cuda] " +
         "[dav2-encoder=vitl] [pt-batch=8 pt-accum=32] [ift-batch=2 ift-accum=64] [checkpoint-every=200] [seed=42] [bf16=auto|on|off] " +
         "[teacher-dtype=fp32|bf16] [max-new-tokens=128] [eval-batch=1] [max-length=4096] [convnext=xxl|miniature] [skip-bad=0|1] [stop=pt:N|ift:N]",
-        "trains OLA-VLM from real checkpoints with the real teachers and scores CV-Bench (resumable; exit 3 = stopped by stop=)", Run);
+        "trains OLA-VLM from real checkpoints with the real teachers and scores CV-Bench (resumable; exit 3 = stopped by stop=); " +
+        "--eval-only scores a trained LLaVA folder (the data options are then not needed)", Run);
 
     static int Run(string[] args)
     {
         var a = new CommandArgs("fullscale", args, flags: ["--lora"],
-            options: ["--llm", "--vision", "--dav2", "--oneformer", "--unclip", "--pt-data", "--ift-data", "--cvbench", "--out", "--arm", "--limit", "--bench-limit", "--targets", "--device"],
+            options: ["--eval-only", "--llm", "--vision", "--dav2", "--oneformer", "--unclip", "--pt-data", "--ift-data", "--cvbench", "--out", "--arm", "--limit", "--bench-limit", "--targets", "--device"],
             settings: ["dav2-encoder", "pt-batch", "pt-accum", "ift-batch", "ift-accum", "checkpoint-every", "seed", "bf16", "teacher-dtype", "max-new-tokens", "eval-batch", "max-length", "convnext", "skip-bad", "stop"]);
-        var config = Config(a);
+        if (a.Option("--eval-only") is string folder)
+        {
+            var only = Config(a, evalOnly: true);
+            var score = FullScaleRun.EvaluateFolder(only, Path.GetFullPath(folder));
+            Console.WriteLine($"done: CV-Bench overall {score.Overall:F4}; answers and scores in {Path.Combine(only.Paths.Out, "cv-bench")}");
+            return 0;
+        }
+        var config = Config(a, evalOnly: false);
         var result = FullScaleRun.Run(config, Console.WriteLine);
         if (result.Stopped)
         {
@@ -36,9 +44,10 @@ public static class FullScale
         return 0;
     }
 
-    static FullScaleConfig Config(CommandArgs a)
+    static FullScaleConfig Config(CommandArgs a, bool evalOnly)
     {
-        string Need(string o) => a.Option(o) is string v ? Path.GetFullPath(v) : throw new UsageException($"fullscale: {o} is required");
+        string Need(string o) => a.Option(o) is string v ? Path.GetFullPath(v)
+            : evalOnly && o is "--pt-data" or "--ift-data" ? "" : throw new UsageException($"fullscale: {o} is required");
         string? Maybe(string o) => a.Option(o) is string v ? Path.GetFullPath(v) : null;
         var arm = a.Option("--arm") ?? "ola";
         if (arm is not ("ola" or "llava")) throw new UsageException($"fullscale: --arm {arm} (ola or llava)");

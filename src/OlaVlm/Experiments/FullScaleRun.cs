@@ -60,6 +60,23 @@ public static class FullScaleRun
         return new(c.Paths.Out, false, null, score, ptModel, final, plan, stages);
     }
 
+    /// Scores a trained LLaVA / OLA-VLM folder (this library's, or one the reference's DeepSpeed scripts wrote in the
+    /// same layout) on CV-Bench without training: the tokenizer from Paths.Llm, the tower from Paths.Vision.
+    public static CvBenchScore EvaluateFolder(FullScaleConfig c, string folder, Action<string>? log = null, IProgressReporter? progress = null)
+    {
+        log ??= Console.WriteLine;
+        var device = c.Device ?? Core.Devices.Default;
+        bool bf16 = c.Bf16 ?? device.type == TorchSharp.DeviceType.CUDA;
+        var (tok, template) = Text.PretrainedTokenizer.Load(c.Paths.Llm);
+        using var model = OlaPretrained.Load(folder, c.Paths.Vision, tok.ImageId, device, bf16 ? TorchSharp.torch.ScalarType.BFloat16 : null, c.ConvNext, c.OlaBasis);
+        log($"evaluating {folder} ({(model.Heads is null ? "LLaVA-1.5" : "OLA-VLM")}) on CV-Bench");
+        var processor = TowerImageProcessor.For(model.Llava.Config, c.Paths.Vision, padToSquare: true);
+        var score = CvBenchRun.Run(model, tok, template, processor, CvBenchRun.Load(c.Paths.CvBench, c.BenchLimit), Out(c, "cv-bench"), device,
+                                   c.MaxNewTokens, c.EvalBatch, progress: progress);
+        log($"CV-Bench overall {score.Overall:F4} (2D {score.Accuracy2D:F4}, 3D {score.Accuracy3D:F4}) over {score.Items.Count} items");
+        return score;
+    }
+
     static string Out(FullScaleConfig c, params string[] parts) => Path.Combine([c.Paths.Out, .. parts]);
 
     /// The stage's knobs for this run: one epoch over `records` at the stage's global batch, the run's seed, bf16

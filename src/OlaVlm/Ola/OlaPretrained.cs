@@ -82,16 +82,18 @@ public static class OlaPretrained
         basis ??= OlaConfig.Paper;
         var tasks = j["aux_mode"]!.GetValue<string>().Split('-').Select(OlaTaskNames.Parse).ToList();
         int numLayers = j["num_hidden_layers"]!.GetValue<int>();
-        var specs = tasks.ToDictionary(t => t, t =>
+        // Without ola_layers (a folder the reference wrote) the basis's specs and paper layers stand.
+        var specs = j["ola_layers"] is null ? basis.Specs : tasks.ToDictionary(t => t, t =>
         {
-            var node = j["ola_layers"]?[t.Name()] ?? throw new InvalidDataException($"config.json: aux_mode names {t.Name()} but ola_layers has no entry for it");
+            var node = j["ola_layers"]![t.Name()] ?? throw new InvalidDataException($"config.json: aux_mode names {t.Name()} but ola_layers has no entry for it");
             var target = node["target"]!.AsArray();
             return new OlaTaskSpec(t, target[0]!.GetValue<int>(), target[1]!.GetValue<int>(),
                 node["layers"]!.AsArray().Select(l => l!.GetValue<int>()).ToList(), node["loss_weight"]?.GetValue<double>() ?? 0.5);
         });
         return basis with
         {
-            Tasks = tasks, Specs = specs, PaperNumLayers = numLayers, NumTaskTokens = j["num_task_tokens"]!.GetValue<int>(),
+            Tasks = tasks, Specs = specs, PaperNumLayers = j["ola_layers"] is null ? basis.PaperNumLayers : numLayers,
+            NumTaskTokens = j["num_task_tokens"]!.GetValue<int>(),
             ContrastiveWeight = j["contrastive_loss_weight"]?.GetValue<double>() ?? basis.ContrastiveWeight,
             UseContrastive = j["use_contrastive"]?.GetValue<bool>() ?? basis.UseContrastive,
         };

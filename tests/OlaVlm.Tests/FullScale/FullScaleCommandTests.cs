@@ -54,6 +54,14 @@ public class FullScaleCommandTests(ITestOutputHelper output)
         Assert.Equal((score["2D"]!.GetValue<double>() + score["3D"]!.GetValue<double>()) / 2, score["Overall"]!.GetValue<double>(), 12);
         Assert.Equal(File.ReadAllText(Path.Combine(whole, "cv-bench", CvBenchRun.AnswersFile)), File.ReadAllText(Path.Combine(outDir, "cv-bench", CvBenchRun.AnswersFile)));
         AnswersAgain(outDir, Path.Combine(outDir, "final"), lora: false);
+
+        // --eval-only scores a saved folder without training: the same replies again.
+        var evalDir = TestFiles.TempDir("fullscale", "eval-only");
+        var inputs = TinyCheckpoints.Inputs;
+        var (code3, text3) = Run(["--eval-only", Path.Combine(outDir, "final"), "--llm", inputs.Llm, "--vision", inputs.Vision,
+                                  "--cvbench", inputs.CvBench, "--out", evalDir, "max-new-tokens=6"]);
+        Assert.True(code3 == 0, text3);
+        Assert.Equal(File.ReadAllText(Path.Combine(outDir, "cv-bench", CvBenchRun.AnswersFile)), File.ReadAllText(Path.Combine(evalDir, "cv-bench", CvBenchRun.AnswersFile)));
     }
 
     /// All records (PT's 3 images: the targets on the fly, the full-scale default), LoRA in IFT over the whole mix
