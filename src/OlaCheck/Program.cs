@@ -13,6 +13,8 @@ Command[] commands =
     Foundations.Command, Teachers.Command,
     // research runs
     Align.Command, Seeds.Command, AblationSweep.Command, Clip.Command, Reasoning.Command, Oracle.Command,
+    // full scale: real checkpoints, real teachers, CV-Bench
+    FullScale.Command,
     // timings
     PtStep.Command,
     // robustness: what the fault-injection tests run, and a shipped folder against a regenerated one

@@ -72,6 +72,11 @@ public sealed record StageConfig
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public LoraConfig? Lora { get; init; }
 
+    /// Checkpoints hold only the trained weights (TrainConfig.CheckpointTrainableOnly): at full scale a PT checkpoint is
+    /// the projector and OLA-VLM's modules, not a copy of the frozen LLM. Left out of the JSON while false.
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public bool CheckpointTrainableOnly { get; init; } = false;
+
     public int EffectiveBatch => BatchSize * GradAccum;
 
     public TrainConfig ToTrainConfig(string outputDir) => new()
@@ -79,7 +84,7 @@ public sealed record StageConfig
         Steps = Steps, BatchSize = BatchSize, GradAccum = GradAccum, MaxGradNorm = MaxGradNorm, Seed = Seed,
         LearningRate = ProjectorLr, WarmupRatio = WarmupRatio, MinLrRatio = MinLrRatio, WeightDecay = WeightDecay,
         LogEvery = LogEvery, CheckpointEvery = CheckpointEvery, Bf16Weights = Bf16Weights, Fp32MasterWeights = Fp32MasterWeights,
-        OutputDir = outputDir,
+        CheckpointTrainableOnly = CheckpointTrainableOnly, OutputDir = outputDir,
     };
 
     // ---- the paper (LLaVA-1.5 recipe as used by OLA-VLM): 558K captions at batch 256, 665K instructions at 128.

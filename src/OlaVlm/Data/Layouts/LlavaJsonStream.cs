@@ -5,7 +5,12 @@ using OlaVlm.World;
 namespace OlaVlm.Data.Layouts;
 
 /// One record of a streamed LLaVA JSON array: its position in the array (0-based) and the line it starts on.
-public sealed record StreamedRecord(int Index, long Line, LlavaRecord Record);
+/// Offset and Length: where its JSON element lies in the file, in bytes, so it can be read again on its own.
+public sealed record StreamedRecord(int Index, long Line, LlavaRecord Record)
+{
+    public long Offset { get; init; }
+    public int Length { get; init; }
+}
 
 /// Reads a LLaVA training JSON (a top-level array of {id, image?, conversations}) one record at a time, so the
 /// 1 GB llava_v1_5_mix665k.json never sits in memory: a Utf8JsonReader walks a buffer of the file, each complete
@@ -45,7 +50,7 @@ public static class LlavaJsonStream
     {
         var buf = new byte[Math.Max(bufferSize, 16)];
         int len = 0, index = 0, counted = 0;
-        long line = 1;
+        long line = 1, bufStart = 0;   // bufStart: the stream offset of buf[0]
         bool eof = false, first = true;
         var scanner = new ArrayScanner(name);
         var found = new List<(int Start, int End)>();
@@ -56,6 +61,7 @@ public static class LlavaJsonStream
             {
                 Buffer.BlockCopy(buf, 3, buf, 0, len - 3);   // a UTF-8 byte-order mark, which Utf8JsonReader rejects
                 len -= 3;
+                bufStart = 3;
             }
             first = false;
             found.Clear();
@@ -65,7 +71,7 @@ public static class LlavaJsonStream
                 line += buf.AsSpan(counted, start - counted).Count((byte)'\n');
                 counted = start;
                 var (record, id, error) = ParseElement(buf.AsSpan(start, end - start), line);
-                if (error is null) yield return new StreamedRecord(index, line, record!);
+                if (error is null) yield return new StreamedRecord(index, line, record!) { Offset = bufStart + start, Length = end - start };
                 else if (policy == MalformedRecordPolicy.SkipAndReport) skips!.Add(index, id, $"line {line}: {error}");
                 else throw new LlavaFormatException($"'{name}' record {index} (line {line}{(id is null ? "" : $", id {id}")}): {error}");
                 index++;
@@ -81,6 +87,7 @@ public static class LlavaJsonStream
             line += buf.AsSpan(counted, consumed - counted).Count((byte)'\n');
             Buffer.BlockCopy(buf, consumed, buf, 0, len - consumed);
             len -= consumed;
+            bufStart += consumed;
             counted = 0;
         }
     }
