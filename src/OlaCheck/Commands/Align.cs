@@ -9,18 +9,19 @@ namespace OlaCheck.Commands;
 public static class Align
 {
     public static readonly Command Command = new("align",
-        "[pt=80] [ift=120] [onehop=ift/3] [seed=1] [few=N fewmax=2] [ptbatch=] [ptlr=] [iftlr=] [init=] [cand= probe=100] [projhidden=] [clip=DIR]",
+        "[pt=80] [ift=120] [onehop=ift/3] [seed=1] [few=N fewmax=2] [ptbatch=] [ptlr=] [iftlr=] [init=] [cand= probe=100] [projhidden=] [lora=RANK] [clip=DIR]",
         "both arms with these PT/IFT budgets and knobs, scored with reply anatomy (clip=DIR: a ClipRun's vision tower)", Run);
 
     static int Run(string[] args)
     {
-        var a = new CommandArgs("align", args, settings: ["pt", "ift", "onehop", "seed", "few", "fewmax", "ptbatch", "ptlr", "iftlr", "init", "cand", "probe", "projhidden", "clip"]);
+        var a = new CommandArgs("align", args, settings: ["pt", "ift", "onehop", "seed", "few", "fewmax", "ptbatch", "ptlr", "iftlr", "init", "cand", "probe", "projhidden", "lora", "clip"]);
         var overrides = new RecipeOverrides
         {
             PtSteps = a.Int("pt", 80), IftSteps = a.Int("ift", 120), OneHopSteps = a.Int("onehop"),
             FewObjectsSteps = a.Int("few"), FewObjectsMax = a.Int("fewmax", 2), PtBatch = a.Int("ptbatch"),
             PtLr = a.Double("ptlr"), IftLr = a.Double("iftlr"), InitSeedOffset = a.Int("init"),
             InitCandidates = a.Int("cand"), InitProbeSteps = a.Int("probe", 100), ProjectorHidden = a.Int("projhidden"),
+            LoraRank = a.Int("lora"),
         };
         int seed = a.Int("seed", 1);
         using var ws = Workspace.Open(quick: false, log: Console.WriteLine);

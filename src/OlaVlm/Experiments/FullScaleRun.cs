@@ -114,6 +114,9 @@ public static class FullScaleRun
 
     static CvBenchScore Evaluate(FullScaleParts parts, FullScaleConfig c, IProgressReporter? progress)
     {
+        // LLaVA's builder merges LoRA adapters into the base weights before evaluating (merge_and_unload): the same
+        // numbers, at the base model's cost. The adapters were saved apart first (SaveFinal).
+        if (c.Lora) Training.Lora.Merge(parts.Model.Llava);
         var processor = TowerImageProcessor.For(parts.Model.Llava.Config, c.Paths.Vision, padToSquare: true);
         var items = CvBenchRun.Load(c.Paths.CvBench, c.BenchLimit);
         return CvBenchRun.Run(parts.Model, parts.Tokenizer, parts.Template, processor, items, Out(c, "cv-bench"), parts.Device,

@@ -21,6 +21,8 @@ public sealed record RecipeOverrides
     public int InitProbeSteps { get; init; } = 100;
     /// The projector's hidden width; 0 = LLaVA's rule (the LLM's width).
     public int? ProjectorHidden { get; init; }
+    /// IFT with LoRA adapters of this rank on the LLM (LoraConfig.Miniature's α/r = 2 and rate) instead of all its weights.
+    public int? LoraRank { get; init; }
 
     public ExperimentConfig Apply(ExperimentConfig cfg)
     {
@@ -35,6 +37,7 @@ public sealed record RecipeOverrides
         if (PtBatch is int b) pt = pt with { BatchSize = b };
         if (PtLr is double pl) pt = pt with { ProjectorLr = pl, OlaLr = pl };
         if (IftLr is double il) ft = ft with { ProjectorLr = il, LlmLr = il };
+        if (LoraRank is int r) ft = ft with { Lora = Training.LoraConfig.Miniature with { R = r, Alpha = 2.0 * r } };
         var result = cfg with { Pretrain = pt, Finetune = ft };
         return ProjectorHidden is int w ? result with { ProjectorHidden = w == 0 ? null : w } : result;
     }

@@ -10,7 +10,9 @@ namespace OlaVlm.Notebook;
 /// in-process runner may not), so Setup registers this one everywhere: the same table in every host.
 public static class DataFrameHtml
 {
-    public const int DefaultMaxRows = 25;
+    /// Research tables (a probe grid: models × seeds × teachers) run to ~100 rows and are read whole; the cap only
+    /// keeps an accidental million-row frame from flooding the notebook.
+    public const int DefaultMaxRows = 200;
 
     public static string Table(DataFrame df, int maxRows = DefaultMaxRows)
     {

@@ -32,8 +32,18 @@ public sealed record ArmFolders(string Arm, string Pretrain)
     /// removed, false (it is trained again; the same inputs give the same bits on this machine).
     static bool Finished(string dir, string what, Action<string> log)
     {
+        // What a run killed while saving the model, the answers or complete.json left beside them.
+        Core.TempFiles.Sweep(dir, log, depth: 1);
         if (!File.Exists(Path.Combine(dir, Seal)))
         {
+            if (MixedMetrics(dir) is { } mixed)
+            {
+                // Versions before complete.json appended a restarted stage's rows to the old ones: such a folder
+                // cannot be resumed, and nothing in it is trusted.
+                log($"{dir}: {what} not marked complete and its metrics mix two attempts ({mixed}): removed, training it again");
+                Directory.Delete(dir, recursive: true);
+                return false;
+            }
             if (File.Exists(Path.Combine(dir, "model.safetensors")))
                 log($"{dir}: {what} not marked complete (an interrupted run, or an older version): resuming it from its checkpoints");
             return false;
@@ -42,6 +52,17 @@ public sealed record ArmFolders(string Arm, string Pretrain)
         log($"{dir}: {what} damaged ({problem}): removed, training it again");
         Directory.Delete(dir, recursive: true);
         return false;
+    }
+
+    /// The first run folder under `dir` whose metrics log has rows of two attempts (MetricsLog.Read refuses it), or null.
+    static string? MixedMetrics(string dir)
+    {
+        foreach (var run in new[] { "pt", "vpt", "ift" }.Select(r => Path.Combine(dir, r)).Where(r => File.Exists(Path.Combine(r, "metrics.jsonl"))))
+        {
+            try { Training.MetricsLog.Read(run); }
+            catch (InvalidDataException e) { return e.Message; }
+        }
+        return null;
     }
 
     /// The result files a finished folder holds: model, answers, and each stage's metrics and selection record.

@@ -16,6 +16,9 @@ public class RecipeOverridesTests
         Assert.Equal((40, 2), (c.Pretrain.FewObjectsSteps, c.Pretrain.FewObjectsMax));
         Assert.Equal(base_.Finetune.LlmLr, c.Finetune.LlmLr);
         Assert.Equal(10, new RecipeOverrides { IftSteps = 10, OneHopSteps = 50 }.Apply(base_).Finetune.OneHopSteps);   // capped at IFT
+        Assert.Null(c.Finetune.Lora);
+        var lora = new RecipeOverrides { LoraRank = 4 }.Apply(base_).Finetune.Lora!;
+        Assert.Equal((4, 8.0), (lora.R, lora.Alpha));                                                // α/r = 2, as LLaVA's 256/128
     }
 }
 

@@ -49,6 +49,12 @@ public class StageCacheDamageTests
             (Path.Combine(arm, "ift", "metrics.jsonl"), p => Damage.Truncate(p, 0.8), "damaged"),
             (Path.Combine(arm, ArmFolders.Seal), p => Damage.FlipRandom(p, 3), "damaged"),
             (Path.Combine(arm, ArmFolders.Seal), File.Delete, "not marked complete"),   // killed after its results, before its seal
+            // killed while writing the answers: the half-written file beside them (its writer's pid long gone) is swept
+            (Path.Combine(arm, "answers.json"), p => File.WriteAllText(Path.Combine(arm, $".answers.json.tmp-{DeadPid}-{Guid.NewGuid():N}"), "[\"(A"),
+             "unfinished temporary"),
+            // a folder an older version left: no seal, and a restarted stage's rows appended to the first attempt's
+            (Path.Combine(pt, "pt", "metrics.jsonl"), p => { File.Delete(Path.Combine(pt, ArmFolders.Seal)); File.AppendAllLines(p, File.ReadLines(p).Take(2).ToList()); },
+             "mix two attempts"),
         };
         foreach (var (file, hurt, says) in cases)
         {
@@ -78,6 +84,9 @@ public class StageCacheDamageTests
         Assert.Contains("metrics.jsonl line 4", e.Message);
         Assert.Contains("mixed", e.Message);
     }
+
+    /// A process id no process has: pid_max on Linux is at most 2^22.
+    const int DeadPid = 99_999_999;
 
     static Dictionary<string, Tensor> Weights(nn.Module m) => m.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
 }

@@ -223,3 +223,18 @@ public class LoraTests(ITestOutputHelper output)
         return (p.HasExited ? p.ExitCode : -1, o, err.Result);
     }
 }
+
+/// The full-scale LoRA recipe is LLaVA-1.5's finetune_lora: rank 128, α 256 (scaling 2), dropout 0.05, adapters at
+/// 2e-4, the projector at 2e-5 (scripts/v1_5/finetune_lora.sh: lora_r 128, lora_alpha 256, learning_rate 2e-4,
+/// mm_projector_lr 2e-5).
+public class LoraRecipeTests
+{
+    [Fact]
+    public void The_full_scale_lora_recipe_is_llava_15s_finetune_lora()
+    {
+        var c = new OlaVlm.Experiments.FullScaleConfig { Paths = new("llm", "vision", "pt", "ift", "bench", "out") };
+        Assert.Equal((128, 256.0, 0.05, 2e-4, 2.0), (c.LoraConfig.R, c.LoraConfig.Alpha, c.LoraConfig.Dropout, c.LoraConfig.LearningRate, c.LoraConfig.Scaling));
+        Assert.Equal(2e-5, c.Finetune.ProjectorLr);
+        Assert.Equal(LoraConfig.Llava15, new LoraConfig());
+    }
+}
