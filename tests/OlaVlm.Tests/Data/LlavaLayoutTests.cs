@@ -54,6 +54,26 @@ public class LlavaLayoutTests
     }
 
     [Fact]
+    public void Allava_with_a_missing_image_or_a_malformed_record_names_it_or_counts_it()
+    {
+        var root = Copy("allava-4v");
+        File.Delete(Path.Combine(root, "allava_laion", "images", "100277306.jpeg"));
+        var e = Assert.Throws<LlavaFormatException>(() => LlavaLayout.AllavaCaptionLaion.Load(root));
+        Assert.Contains("ALLaVA-Caption-LAION-4V.json' record 1 (line ", e.Message);
+        Assert.Contains("id allava_laion_cap_100277306", e.Message);
+        Assert.Contains("image file missing", e.Message);
+        var (data, skips) = LlavaLayout.AllavaCaptionLaion.Load(root, Skip);
+        Assert.Equal((1, 1), (data.Records.Count, skips.Count));
+
+        var json = LlavaLayout.AllavaCaptionVflan.JsonPath(root);
+        File.WriteAllText(json, File.ReadAllText(json).Replace("\"from\": \"gpt\"", "\"from\": \"human\""));
+        var bad = Assert.Throws<LlavaFormatException>(() => LlavaLayout.AllavaCaptionVflan.Load(root));
+        Assert.Contains("ALLaVA-Caption-VFLAN-4V.json' record 0 (line ", bad.Message);
+        Assert.Contains("'from' must be \"gpt\"", bad.Message);
+        Assert.Equal(0, LlavaLayout.AllavaCaptionVflan.Load(root, Skip).Data.Records.Count);
+    }
+
+    [Fact]
     public void Max_records_stops_early()
     {
         var (data, _) = LlavaLayout.Mix665K.Load(Root("llava-mix665k"), new LayoutOptions { MaxRecords = 2 });
