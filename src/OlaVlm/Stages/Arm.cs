@@ -97,6 +97,8 @@ public static class Arm
     static ArmResult Reuse(string name, OlaVlmModel model, IReadOnlyList<StageConfig> stages, ArmFolders folders, ArmInputs a)
     {
         a.Log($"{name}: reusing {folders.Arm}");
+        // A LoRA stage saved the model with its adapters: put the same adapters in place before loading.
+        if (stages.LastOrDefault(sc => sc.Lora is not null)?.Lora is { } lora) Lora.Apply(model.Llava, lora);
         model.Load(folders.Model);
         model.eval();
         var results = stages.Select(sc => Reused(model, sc, folders.Run(sc.Kind))).ToList();

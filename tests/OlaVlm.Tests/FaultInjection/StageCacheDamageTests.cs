@@ -75,6 +75,37 @@ public class StageCacheDamageTests
     }
 
     [Fact]
+    public void An_arm_trained_with_lora_is_reused_with_its_adapters()
+    {
+        var world = OlaVlm.World.MiniWorld.Build(Cfg, Paths.OutDir("test-stages", "world"));
+        var template = ChatTemplate.Miniature();
+        var tok = WorldTokenizer.Build(template);
+        manual_seed(0);
+        var f = new FoundationParts(new ClipVisionModel(new ClipVisionConfig(32, 64, 2, 4, ImageSize: 32, PatchSize: 8), CPU),
+            new LlamaForCausalLM(new LlamaConfig(tok.VocabSize, 32, 64, 2, 4, 2, 1e-5, TieWordEmbeddings: true), CPU), tok, template);
+        var teachers = new ITeacher[] { MiniTeacher.Create(DepthTeacherConfig.Tiny), MiniTeacher.Create(SegTeacherConfig.Tiny), MiniTeacher.Create(GenTeacherConfig.Tiny) };
+        var ds = LlavaDataset.Load(world.PtJson);
+        using var bank = ImageBank.Load(ds);
+        var targets = WorldTeachers.Cached(teachers, ds, bank, "pt", Paths.OutDir("test-stages", "targets", Guid.NewGuid().ToString("N")));
+        var cfg = new ExperimentConfig
+        {
+            Ola = OlaConfig.Miniature with { NumTaskTokens = 1, PredictorHeads = 2, PredictorDimHead = 8 },
+            Pretrain = StageConfig.QuickPretrain with { Steps = 2, BatchSize = 4 },
+            Finetune = StageConfig.QuickFinetune with { Steps = 2, BatchSize = 4, Lora = LoraConfig.Miniature with { R = 2, Alpha = 4 } },
+            MaxNewTokens = 3,
+        };
+        long seed = Random.Shared.NextInt64(1, 1 << 40);
+        var quiet = new ConsoleProgress(TextWriter.Null);
+        var first = Experiment.RunBaselineAndOla(world, f, targets, cfg, seed, quiet);
+        var again = Experiment.RunBaselineAndOla(world, f, targets, cfg, seed, quiet);
+        Assert.True(again.Ola.Reused && again.Baseline.Reused);
+        Assert.NotEmpty(Lora.Adapters(again.Ola.Model));
+        var before = Weights(first.Ola.Model);
+        foreach (var (name, t) in Weights(again.Ola.Model)) Assert.True(StageFixture.Same(before[name], t), name);
+        foreach (var t in targets.Values) t.Dispose();
+    }
+
+    [Fact]
     public void Metrics_of_two_attempts_mixed_in_one_file_are_an_error_naming_file_and_line()
     {
         var dir = Paths.OutDir("test-fault", "mixed-" + Guid.NewGuid().ToString("N"));
