@@ -24,7 +24,7 @@ public static class ShippedComparison
     public static IReadOnlyList<FileDiff> Compare(string shipped, string regenerated, string manifest, Tolerance? tol = null)
     {
         tol ??= new Tolerance();
-        var listed = JsonNode.Parse(File.ReadAllText(Path.Combine(shipped, manifest)))?["sha256"]?.AsObject()
+        var listed = OlaVlm.Core.JsonFile.Parse(Path.Combine(shipped, manifest))["sha256"]?.AsObject()
                      ?? throw new InvalidDataException($"{shipped}/{manifest} lists no sha256");
         var files = listed.Select(kv => kv.Key).Append(manifest).ToList();
         return files.Select(f => CompareFile(f, Path.Combine(shipped, f), Path.Combine(regenerated, f), tol)).ToList();
@@ -80,7 +80,7 @@ public static class ShippedComparison
 
     static JsonNode? Parse(string path, bool lines) => lines
         ? new JsonArray(Core.StrictText.ReadLines(path).Where(l => l.Length > 0).Select(l => JsonNode.Parse(l)).ToArray())
-        : JsonNode.Parse(File.ReadAllText(path));
+        : Core.JsonFile.Parse(path);
 
     static void Walk(JsonNode? x, JsonNode? y, string path, Tolerance tol, List<string> diffs, ref double worst)
     {

@@ -82,7 +82,7 @@ public static class FoundationModels
 
     static MiniFoundation Load(string dir, FoundationConfig f, ChatTemplate template, Device device)
     {
-        var meta = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "foundation.json")))!;
+        var meta = Core.JsonFile.Parse(Path.Combine(dir, "foundation.json"));
         var tok = WordTokenizer.Load(Path.Combine(dir, "tokenizer.json"));
         var clip = MiniClip.Load(Path.Combine(dir, "clip"), device);
         var llmPath = Path.Combine(dir, "llm", "config.json");
@@ -108,7 +108,7 @@ public static class FoundationModels
             Directory.CreateDirectory(Path.GetDirectoryName(to)!);
             File.Copy(Path.Combine(m.Dir, f), to);
         }
-        var meta = JsonNode.Parse(File.ReadAllText(Path.Combine(m.Dir, "foundation.json")))!.AsObject();
+        var meta = Core.JsonFile.Object(Path.Combine(m.Dir, "foundation.json"));
         meta["machine"] ??= Core.Reproducibility.Record();   // what bitwise reproduction of these files needs
         Core.FileHash.WriteManifest(dest, "foundation.json", files, meta);
         return dest;
@@ -125,7 +125,7 @@ public static class FoundationModels
     /// is then trained again), or null. A folder from before the hashes were recorded gets them now.
     static string? CacheDamage(string dir, Action<string> log)
     {
-        var meta = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "foundation.json")))!.AsObject();
+        var meta = Core.JsonFile.Object(Path.Combine(dir, "foundation.json"));
         if (meta["sha256"] is null)
         {
             Core.FileHash.WriteManifest(dir, "foundation.json", FilesIn(dir), meta);
@@ -142,7 +142,7 @@ public static class FoundationModels
     internal static IEnumerable<string> FilesIn(string dir) =>
         Files.Concat(File.Exists(Path.Combine(dir, "llm", "reasoning", "metrics.jsonl")) ? ["llm/reasoning/metrics.jsonl"] : Array.Empty<string>());
 
-    static JsonNode? Machine(string dir) => JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "foundation.json")))?["machine"];
+    static JsonNode? Machine(string dir) => Core.JsonFile.Parse(Path.Combine(dir, "foundation.json"))["machine"];
 
     /// Why the shipped foundation (data/foundation) is not the one `config` would train for a world of `world`'s config,
     /// or null when it is (config, world and every file's SHA-256 checked): what LoadOrTrain decides before training.
@@ -155,8 +155,8 @@ public static class FoundationModels
         var path = Path.Combine(dir, "foundation.json");
         if (!File.Exists(path)) return "no finished models";
         JsonNode? meta;
-        try { meta = JsonNode.Parse(File.ReadAllText(path)); }
-        catch (JsonException e) { return $"unreadable {path}: {e.Message}"; }
+        try { meta = Core.JsonFile.Parse(path); }
+        catch (InvalidDataException e) { return $"unreadable: {e.Message}"; }
         if (meta?["version"]?.ToString() != Version) return "trained by another code version";
         if (meta["worldHash"]?.ToString() != worldHash) return "world changed";
         if (meta["config"]?.ToJsonString() != JsonNode.Parse(config.ToJson())!.ToJsonString()) return "config changed";

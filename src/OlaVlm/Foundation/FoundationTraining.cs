@@ -139,7 +139,7 @@ public static class FoundationTraining
     {
         var path = Path.Combine(src, "foundation.json");
         if (!File.Exists(path)) throw new FileNotFoundException($"llmFrom: {path} does not exist (not a finished foundation)", path);
-        var meta = JsonNode.Parse(File.ReadAllText(path)) ?? throw new InvalidDataException($"{path} is empty");
+        var meta = Core.JsonFile.Parse(path);
         string? why = null;
         var version = meta["version"]?.GetValue<string>();
         if (!FoundationModels.SameLlmCode.Contains(version)) why = $"its version {version} trained the LLM with other code (takes {string.Join(", ", FoundationModels.SameLlmCode)})";

@@ -15,9 +15,7 @@ public static class ConfigJson
     public static JsonNode Parse(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"config file not found: {path}", path);
-        var text = StrictText.ReadAllText(path);
-        try { return JsonNode.Parse(text) ?? throw new InvalidDataException($"{path}: the JSON is null"); }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: not valid JSON (line {e.LineNumber + 1}: {e.Message})", e); }
+        return JsonFile.Parse(path);
     }
 
     /// `build` over the file's JSON, for readers that walk it themselves: any type error inside names the file.
@@ -33,8 +31,7 @@ public static class ConfigJson
     public static T Deserialize<T>(string path, JsonSerializerOptions? options = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"config file not found: {path}", path);
-        try { return JsonSerializer.Deserialize<T>(StrictText.ReadAllText(path), options) ?? throw new InvalidDataException($"{path}: the JSON is null"); }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: {(e.Path is { } p ? $"'{p}' " : "")}{e.Message}", e); }
+        return JsonFile.Deserialize<T>(path, options);
     }
 
     /// An integer key (at least `min`; `fallback` when absent, else an error).

@@ -66,7 +66,7 @@ public static class ConvNextPretrained
     {
         var file = Path.Combine(dir, ConfigFile);
         if (!File.Exists(file) || config.TimmModelName is null) return;
-        var json = JsonNode.Parse(File.ReadAllText(file)) ?? throw new InvalidDataException($"{file}: empty JSON");
+        var json = Core.JsonFile.Parse(file);
         var name = json["model_cfg"]?["vision_cfg"]?["timm_model_name"]?.GetValue<string>();
         if (name != config.TimmModelName)
             throw new InvalidDataException($"{file}: model_cfg.vision_cfg.timm_model_name is '{name ?? "(missing)"}', the config builds '{config.TimmModelName}'");

@@ -69,7 +69,7 @@ public static class InitSelection
         var path = Path.Combine(runDir, "init-selection.json");
         var checkpoints = RunCheckpoint.Root(runDir);
         if (!File.Exists(path) || !Directory.Exists(checkpoints) || Directory.GetDirectories(checkpoints, "step-*").Length == 0) return null;
-        using var doc = JsonDocument.Parse(File.ReadAllText(path));
+        using var doc = Core.JsonFile.Document(path);
         int winner = doc.RootElement.GetProperty("winner").GetInt32();
         return Read(runDir)!.Single(c => c.Index == winner).InitSeed;
     }
@@ -79,7 +79,7 @@ public static class InitSelection
     {
         var path = Path.Combine(runDir, "init-selection.json");
         if (!File.Exists(path)) return null;
-        using var doc = JsonDocument.Parse(File.ReadAllText(path));
+        using var doc = Core.JsonFile.Document(path);
         return doc.RootElement.GetProperty("candidates").EnumerateArray()
             .Select(c => new Candidate(c.GetProperty("Index").GetInt32(), c.GetProperty("InitSeed").GetInt64(), c.GetProperty("Loss").GetDouble())).ToList();
     }

@@ -21,9 +21,7 @@ public sealed record TargetPlan(TargetMode Mode, int Images, long CacheBytes, lo
     /// fits in half the free space and otherwise computes on the fly.
     public static TargetPlan Decide(IEnumerable<long[]> shapes, int images, bool subset, string dir, TargetMode requested = TargetMode.Auto)
     {
-        long bytes = shapes.Sum(s => CacheFileBytes(s, images));
-        long free = FreeSpace(dir);
-        string size = $"{images:N0} images × {Gb(bytes / Math.Max(images, 1)):F4} GB = {Gb(bytes):F2} GB at fp16, {Gb(free):F1} GB free in {dir}";
+        var (bytes, free, size) = Size(shapes, images, dir);
         return requested switch
         {
             TargetMode.OnTheFly => new(TargetMode.OnTheFly, images, bytes, free, $"on the fly, as asked (a cache would be {size})"),
@@ -35,7 +33,24 @@ public sealed record TargetPlan(TargetMode Mode, int Images, long CacheBytes, lo
         };
     }
 
+    /// The miniature's plan: always a cache (TeacherStore builds it once per world and teacher; a few MB), said with
+    /// its size like a full-scale plan, and refused like a requested cache when the disk cannot hold it.
+    public static TargetPlan Miniature(IEnumerable<long[]> shapes, int images, string dir)
+    {
+        var (bytes, free, size) = Size(shapes, images, dir);
+        if (bytes > free) throw new IOException($"TargetPlan: the miniature's target cache needs {size}; it does not fit");
+        return new(TargetMode.Cache, images, bytes, free, $"cached, the miniature's default ({size})");
+    }
+
+    static (long Bytes, long Free, string Text) Size(IEnumerable<long[]> shapes, int images, string dir)
+    {
+        long bytes = shapes.Sum(s => CacheFileBytes(s, images));
+        long free = FreeSpace(dir);
+        return (bytes, free, $"{images:N0} images × {Mb(bytes / Math.Max(images, 1)):F3} MB = {Gb(bytes):F3} GB at fp16, {Gb(free):F1} GB free in {dir}");
+    }
+
     static double Gb(long bytes) => bytes / 1e9;
+    static double Mb(long bytes) => bytes / 1e6;
 
     /// Free bytes on the drive holding `dir` (its nearest existing parent).
     public static long FreeSpace(string dir)

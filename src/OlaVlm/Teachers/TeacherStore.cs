@@ -111,8 +111,8 @@ public static class TeacherStore
     {
         var manifest = Path.Combine(dir, ManifestName);
         if (!File.Exists(manifest)) return Directory.EnumerateFileSystemEntries(dir).Any();   // files without their manifest
-        try { return JsonNode.Parse(File.ReadAllText(manifest))?["sha256"]?[name + ".safetensors"] is not null; }
-        catch (System.Text.Json.JsonException) { return true; }   // a damaged manifest is itself a damaged shipped file
+        try { return Core.JsonFile.Parse(manifest)["sha256"]?[name + ".safetensors"] is not null; }
+        catch (InvalidDataException) { return true; }   // a damaged manifest is itself a damaged shipped file
     }
 
     const string RetrainHint = "ship new ones with `dotnet run --project src/OlaCheck -c Release -- teachers` " +
@@ -124,8 +124,8 @@ public static class TeacherStore
         var jsonPath = MiniTeacher.ConfigPath(path);
         if (!File.Exists(path) || !File.Exists(jsonPath)) return "no checkpoint";
         JsonObject json;
-        try { json = JsonNode.Parse(File.ReadAllText(jsonPath))!.AsObject(); }
-        catch (Exception e) { return $"unreadable {jsonPath}: {e.Message}"; }
+        try { json = Core.JsonFile.Object(jsonPath); }
+        catch (Exception e) { return $"unreadable: {e.Message}"; }
         if (json["kind"]?.GetValue<string>() != kind.ToString()) return "different kind";
         try
         {

@@ -103,8 +103,10 @@ public static class WorldTeachers
     {
         dir ??= Path.Combine(Path.GetDirectoryName(Path.GetFullPath(dataset.File))!, "targets");
         var keys = dataset.Records.Where(r => r.HasImage).Select(r => r.Image!).Distinct().ToList();
+        var list = teachers.ToList();
+        log?.Invoke(TargetPlan.Miniature(list.Select(t => t.TargetShape), keys.Count, dir).ToString());
         var result = new Dictionary<OlaTask, ITargetSource>();
-        foreach (var t in teachers)
+        foreach (var t in list)
         {
             var cache = TargetCache.OpenOrBuild(t, Images(keys, bank), dir, split, log: log);
             var missing = keys.FirstOrDefault(k => !cache.Contains(k));

@@ -15,7 +15,7 @@ public static class PretrainedTokenizer
     {
         var config = Path.Combine(dir, "config.json");
         if (!File.Exists(config)) throw new FileNotFoundException($"PretrainedTokenizer: no config.json in '{dir}'", config);
-        var type = JsonNode.Parse(File.ReadAllText(config))?["model_type"]?.GetValue<string>();
+        var type = Core.JsonFile.Parse(config)["model_type"]?.GetValue<string>();
         return type switch
         {
             "phi3" or "llava_phi3" or "ola_phi3" => (SentencePieceTextTokenizer.Load(dir), ChatTemplate.Phi3()),

@@ -41,7 +41,7 @@ public sealed class SentencePieceTextTokenizer : ITokenizer
         var model = Path.Combine(dir, "tokenizer.model");
         if (!File.Exists(model)) throw new FileNotFoundException($"SentencePieceTextTokenizer: no tokenizer.model in '{dir}'", model);
         var configPath = Path.Combine(dir, "tokenizer_config.json");
-        var config = File.Exists(configPath) ? JsonNode.Parse(File.ReadAllText(configPath))!.AsObject() : new JsonObject();
+        var config = File.Exists(configPath) ? Core.JsonFile.Object(configPath) : new JsonObject();
         var added = ReadAddedTokens(dir, config, configPath);
         string Name(string key, string fallback) => config[key] switch
         {
@@ -64,7 +64,7 @@ public sealed class SentencePieceTextTokenizer : ITokenizer
                 int.Parse(kv.Key), kv.Value["rstrip"]?.GetValue<bool>() ?? false, kv.Value["lstrip"]?.GetValue<bool>() ?? false)).ToList();
         var json = Path.Combine(dir, "added_tokens.json");
         if (!File.Exists(json)) return [];
-        return JsonNode.Parse(File.ReadAllText(json))!.AsObject().Select(kv => new AddedToken(kv.Key, kv.Value!.GetValue<int>())).ToList();
+        return Core.JsonFile.Object(json).Select(kv => new AddedToken(kv.Key, kv.Value!.GetValue<int>())).ToList();
     }
 
     public int VocabSize { get; }

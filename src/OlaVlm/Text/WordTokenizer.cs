@@ -86,7 +86,7 @@ public sealed partial class WordTokenizer : ITokenizer
 
     public static WordTokenizer Load(string path)
     {
-        using var doc = JsonDocument.Parse(File.ReadAllText(path));
+        using var doc = Core.JsonFile.Document(path);
         if (!doc.RootElement.TryGetProperty("vocab", out var v) || v.ValueKind != JsonValueKind.Array)
             throw new InvalidDataException($"{path}: no 'vocab' array");
         int scheme = doc.RootElement.TryGetProperty("scheme", out var sc) ? sc.GetInt32() : 1;

@@ -72,7 +72,7 @@ public static class LoraCheckpoint
     {
         var file = Path.Combine(dir, ConfigFile);
         if (!File.Exists(file)) throw new FileNotFoundException($"LoRA adapter: no {ConfigFile} in '{dir}'", file);
-        var j = JsonNode.Parse(File.ReadAllText(file)) as JsonObject ?? throw new InvalidDataException($"{file}: not a JSON object");
+        var j = Core.JsonFile.Object(file);
         T Get<T>(string key) => j[key] is JsonNode n ? n.GetValue<T>() : throw new InvalidDataException($"{file}: missing key '{key}'");
         if (Get<string>("peft_type") != "LORA") throw new InvalidDataException($"{file}: peft_type is '{Get<string>("peft_type")}', expected 'LORA'");
         if ((j["bias"]?.GetValue<string>() ?? "none") != "none") throw new NotSupportedException($"{file}: bias '{j["bias"]}' (only \"none\")");

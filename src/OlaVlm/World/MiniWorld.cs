@@ -27,8 +27,7 @@ public sealed record WorldData(string Root, WorldManifest Manifest)
     public byte[] Seg(SceneRecord r) => SceneFiles.ReadSeg(Path.Combine(Root, r.Seg ?? throw new InvalidOperationException($"scene {r.Id} has no seg file")), out _, out _);
 
     public IReadOnlyList<SceneRecord> Scenes(string split) =>
-        JsonSerializer.Deserialize<List<SceneRecord>>(File.ReadAllText(ObjectsJson(split)), MiniWorld.Json)
-        ?? throw new InvalidDataException($"'{ObjectsJson(split)}' holds no scene list");
+        Core.JsonFile.Deserialize<List<SceneRecord>>(ObjectsJson(split), MiniWorld.Json);
 }
 
 /// Builds the miniature world: pt (captions), ift (instructions + text-only), val (instructions) and bench

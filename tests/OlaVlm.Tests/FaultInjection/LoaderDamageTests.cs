@@ -159,6 +159,47 @@ public class LoaderDamageTests : IDisposable
         }
     }
 
+    /// The JSON readers outside config.json (LoRA's adapter_config.json, which tokenizer a folder holds, SentencePiece's
+    /// tokenizer_config.json, the word tokenizer, ConvNeXt's open_clip_config.json): each reads through Core.JsonFile,
+    /// so a truncated file or one with invalid UTF-8 names the file (and the line), not a bare JsonException.
+    [Fact]
+    public void Every_other_json_reader_names_the_file_of_a_truncated_or_not_utf8_file()
+    {
+        string Folder(string name, params (string File, string Text)[] files)
+        {
+            var dir = At(name);
+            Directory.CreateDirectory(dir);
+            foreach (var (f, text) in files) File.WriteAllText(Path.Combine(dir, f), text);
+            return dir;
+        }
+        var lora = Folder("lora", ("adapter_config.json", """{"peft_type": "LORA", "r": 8, "lora_alpha": 16, "target_modules": ["q_proj"]}"""));
+        var tok = Folder("tok", ("config.json", """{"model_type": "llama", "vocab_size": 40}"""));
+        var sp = Folder("sp", ("tokenizer.model", "not read before the config"), ("tokenizer_config.json", """{"bos_token": "<s>", "eos_token": "</s>"}"""));
+        var words = Folder("words", ("tokenizer.json", """{"vocab": ["<pad>", "<bos>", "<eos>", "<unk>", "<image>", "cube"], "scheme": 3}"""));
+        var conv = Folder("convnext", ("open_clip_config.json", """{"model_cfg": {"vision_cfg": {"timm_model_name": "convnext_xxlarge"}}}"""),
+                          (ConvNextPretrained.SafetensorsFile, ""));
+        var cases = new (string File, Action Read)[]
+        {
+            (Path.Combine(lora, "adapter_config.json"), () => LoraCheckpoint.ReadConfig(lora)),
+            (Path.Combine(tok, "config.json"), () => OlaVlm.Text.PretrainedTokenizer.Load(tok)),
+            (Path.Combine(sp, "tokenizer_config.json"), () => OlaVlm.Text.SentencePieceTextTokenizer.Load(sp)),
+            (Path.Combine(words, "tokenizer.json"), () => OlaVlm.Text.WordTokenizer.Load(Path.Combine(words, "tokenizer.json"))),
+            (Path.Combine(conv, "open_clip_config.json"), () => ConvNextPretrained.ResolveFile(conv, ConvNextConfig.XXLarge())),
+        };
+        ConvNextPretrained.ResolveFile(conv, ConvNextConfig.XXLarge());   // the intact folder passes its check
+        OlaVlm.Text.WordTokenizer.Load(Path.Combine(words, "tokenizer.json"));
+        foreach (var (file, read) in cases)
+        {
+            var intact = File.ReadAllBytes(file);
+            Damage.Truncate(file);
+            NamesFile(file, read, "not valid JSON");
+            File.WriteAllBytes(file, intact);
+            Damage.Flip(file, intact.Length / 2, (byte)(0x80 | intact[intact.Length / 2]));   // a byte ≥ 0x80 alone is not UTF-8
+            NamesFile(file, read, "invalid UTF-8");
+            File.WriteAllBytes(file, intact);
+        }
+    }
+
     const string Record = """{"id": "r1", "image": "x.png", "conversations": [{"from": "human", "value": "<image>\nWhat?"}, {"from": "gpt", "value": "A cube."}]}""";
 
     [Fact]

@@ -83,6 +83,14 @@ public class FullScalePartsTests(ITestOutputHelper output)
         Assert.Equal(TargetMode.Cache, TargetPlan.Decide(paper, 100, subset: true, dir).Mode);
         Assert.Equal(TargetMode.OnTheFly, TargetPlan.Decide(paper, 100, subset: true, dir, TargetMode.OnTheFly).Mode);
         Assert.Contains("does not fit", Assert.Throws<IOException>(() => TargetPlan.Decide(paper, 100_000_000, subset: true, dir, TargetMode.Cache)).Message);
+        // The miniature always caches and says so with its size: 3 mini teachers' rows for the default PT images.
+        long[][] mini = [[16, 32], [16, 32], [1, 32]];
+        var m = TargetPlan.Miniature(mini, 4_000, dir);
+        output.WriteLine(m.ToString());
+        Assert.Equal(TargetMode.Cache, m.Mode);
+        Assert.Equal(mini.Sum(s => TargetPlan.CacheFileBytes(s, 4_000)), m.CacheBytes);
+        Assert.Contains("the miniature's default", m.ToString());
+        Assert.Contains("4,000 images", m.ToString());
     }
 
     [Fact]

@@ -29,7 +29,7 @@ public sealed record OneFormerProcessorConfig
     /// `max_size`, default 1333), {"shortest_edge", "longest_edge"} or {"height", "width"}, as HF accepts.
     public static OneFormerProcessorConfig FromJson(string path)
     {
-        var j = JsonNode.Parse(File.ReadAllText(path)) ?? throw new InvalidDataException($"{path}: empty JSON");
+        var j = Core.JsonFile.Parse(path);
         var d = new OneFormerProcessorConfig();
         T Get<T>(string key, T fallback)
         {
