@@ -30,18 +30,18 @@ public class CvBenchScorerTests
         Assert.Equal(0.5, s.BySource["COCO"].Accuracy);
         Assert.Equal(0.75, s.BySource["ADE20K"].Accuracy);
         Assert.Equal(0.5, s.BySource["Omni3D"].Accuracy);
-        Assert.Equal(0.625, s.Accuracy2D, 12);          // not the pooled 4/6
-        Assert.Equal(0.5, s.Accuracy3D, 12);
-        Assert.Equal(0.5625, s.Overall, 12);
-        Assert.Equal(1.0, s.ByTask["Count"].Accuracy, 12);
-        Assert.Equal(1.0 / 3, s.ByTask["Relation"].Accuracy, 12);
-        Assert.Equal(1.0, s.ByTask["Depth"].Accuracy, 12);
-        Assert.Equal(0.0, s.ByTask["Distance"].Accuracy, 12);
+        Assert.Equal(0.625, s.Accuracy2D, 1e-12);          // not the pooled 4/6
+        Assert.Equal(0.5, s.Accuracy3D, 1e-12);
+        Assert.Equal(0.5625, s.Overall, 1e-12);
+        Assert.Equal(1.0, s.ByTask["Count"].Accuracy, 1e-12);
+        Assert.Equal(1.0 / 3, s.ByTask["Relation"].Accuracy, 1e-12);
+        Assert.Equal(1.0, s.ByTask["Depth"].Accuracy, 1e-12);
+        Assert.Equal(0.0, s.ByTask["Distance"].Accuracy, 1e-12);
         Assert.False(s.Items.Single(r => r.Id == "6").Correct);
         Assert.Null(s.Items.Single(r => r.Id == "6").Parsed);
 
         var lenient = CvBenchScorer.Score(Fixture, AnswerParsing.Lenient);
-        Assert.Equal(0.75, lenient.Accuracy3D, 12);
+        Assert.Equal(0.75, lenient.Accuracy3D, 1e-12);
 
         var rows = s.Records().ToDictionary(r => r.Name);
         Assert.Equal(10, rows["Overall"].Count);

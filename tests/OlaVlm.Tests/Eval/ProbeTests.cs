@@ -22,8 +22,8 @@ public class ProbeTests
             for (int k = 0; k < a.Length; k++) { dot += a[k] * b[k]; na += a[k] * a[k]; nb += b[k] * b[k]; }
             expected += dot / Math.Sqrt(na * nb) / 3;
         }
-        Assert.Equal(expected, ProbeMetric.MeanCosine(p, t), 5);
-        Assert.Equal(1.0, ProbeMetric.MeanCosine(t * 3, t), 5);
+        Assert.Equal(expected, ProbeMetric.MeanCosine(p, t), 1e-5);
+        Assert.Equal(1.0, ProbeMetric.MeanCosine(t * 3, t), 1e-5);
         Assert.ThrowsAny<ArgumentException>(() => ProbeMetric.MeanCosine(p, randn(3, 8)));
     }
 
@@ -61,7 +61,7 @@ public class ProbeTests
         Assert.Equal(new long[] { 1, 3, 4 }, fit.Mean!.shape);
         // Untrained, it predicts exactly the train mean for every sample: the floor.
         var floor = ProbeMetric.MeanCosine(targets[..32].mean([0], keepdim: true).expand(16, -1, -1), targets[32..]);
-        Assert.Equal(floor, ProbeTrainer.Evaluate(fit, hidden[32..], targets[32..]), 5);
+        Assert.Equal(floor, ProbeTrainer.Evaluate(fit, hidden[32..], targets[32..]), 1e-5);
         Assert.True(floor > 0.8, $"floor {floor:F3}");
         // The plain fit (the reference's) starts from its random output, far below the floor; no mean is added.
         var plain = ProbeTrainer.Fit(hidden[..32], targets[..32], before with { AroundMean = false }, device: CPU);

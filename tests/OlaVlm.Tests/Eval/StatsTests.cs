@@ -9,11 +9,11 @@ public class StatsTests
     {
         double[] x = [1, 2, 3];
         Assert.Equal(2, Stats.Mean(x));
-        Assert.Equal(1, Stats.SampleStd(x), 12);
+        Assert.Equal(1, Stats.SampleStd(x), 1e-12);
         var ci = Stats.TInterval(x);
         // t_{0.975, 2} = 4.302653; half width = 4.302653 · 1 / √3.
-        Assert.Equal(4.302653 / Math.Sqrt(3), ci.HalfWidth, 5);
-        Assert.Equal(2 - ci.HalfWidth, ci.Lower, 12);
+        Assert.Equal(4.302653 / Math.Sqrt(3), ci.HalfWidth, 1e-5);
+        Assert.Equal(2 - ci.HalfWidth, ci.Lower, 1e-12);
         Assert.Equal(3, ci.N);
         Assert.Throws<ArgumentException>(() => Stats.SampleStd([5.0]));
     }
@@ -26,14 +26,14 @@ public class StatsTests
     [InlineData(30, 2.042272)]
     [InlineData(1000, 1.962339)]
     public void TQuantilesMatchTables(int df, double t975) =>
-        Assert.Equal(t975, Stats.StudentTQuantile(0.975, df), 5);
+        Assert.Equal(t975, Stats.StudentTQuantile(0.975, df), 1e-5);
 
     [Fact]
     public void TCdfKnownValues()
     {
-        Assert.Equal(0.75, Stats.StudentTCdf(1, 1), 10);          // Cauchy
-        Assert.Equal(0.5, Stats.StudentTCdf(0, 7), 12);
-        Assert.Equal(0.025, Stats.StudentTCdf(-2.228139, 10), 6);
+        Assert.Equal(0.75, Stats.StudentTCdf(1, 1), 1e-10);          // Cauchy
+        Assert.Equal(0.5, Stats.StudentTCdf(0, 7), 1e-12);
+        Assert.Equal(0.025, Stats.StudentTCdf(-2.228139, 10), 1e-6);
     }
 
     [Fact]
@@ -41,13 +41,13 @@ public class StatsTests
     {
         double[] x = [1, 2, 3, 4, 5];
         var line = Stats.Pearson(x, x.Select(v => 2 * v + 1).ToArray());
-        Assert.Equal(1, line.R, 12);
-        Assert.Equal(0, line.PValue, 12);
-        Assert.Equal(-1, Stats.Pearson(x, x.Select(v => -v).ToArray()).R, 12);
+        Assert.Equal(1, line.R, 1e-12);
+        Assert.Equal(0, line.PValue, 1e-12);
+        Assert.Equal(-1, Stats.Pearson(x, x.Select(v => -v).ToArray()).R, 1e-12);
         // y = 2,4,5,4,5: r = 0.6/√0.6 ... = √0.6 = 0.774597; t = 2.12132 on 3 df → p = 0.12402.
         var r = Stats.Pearson(x, [2, 4, 5, 4, 5]);
-        Assert.Equal(Math.Sqrt(0.6), r.R, 10);
-        Assert.Equal(0.12402, r.PValue, 4);
+        Assert.Equal(Math.Sqrt(0.6), r.R, 1e-10);
+        Assert.Equal(0.12402, r.PValue, 1e-4);
     }
 
     [Fact]

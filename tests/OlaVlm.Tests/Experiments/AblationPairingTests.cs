@@ -20,7 +20,7 @@ public class AblationPairingTests
         var d = sweep.Paired(["Overall"]).Single();
         Assert.Equal(("task tokens", "0", 3), (d.Group, d.Variant, d.Seeds));
         Assert.Equal(new[] { 0.02, 0.01, 0.01 }, d.Values.Select(v => Math.Round(v, 10)));
-        Assert.Equal(0.04 / 3, d.Mean, 10);
+        Assert.Equal(0.04 / 3, d.Mean, 1e-10);
         Assert.True(d.Lower < d.Mean && d.Mean < d.Upper);
         Assert.Equal(2, sweep.Paired().Count);   // every metric the variant reported
         Assert.Throws<ArgumentException>(() => new AblationSweepResult([R("task tokens", "0", 1, 0.7)], [], 0, 1).Paired());

@@ -31,12 +31,12 @@ public class AnalysisTests : IDisposable
         var depth = mean.Single(c => c.Teacher == "depth");
         var x = measures.Select(m => m.Probing.Curve("depth").Cosines.Average()).ToList();
         var y = measures.Select(m => m.Bench.Overall).ToList();
-        Assert.Equal(Stats.Pearson(x, y).R, depth.Pearson!.R, 12);
+        Assert.Equal(Stats.Pearson(x, y).R, depth.Pearson!.R, 1e-12);
         Assert.Equal(y, depth.Points.Select(p => p.Accuracy));
 
         var best = ProbeCorrelation.Compute(measures, ProbeSummary.BestLayer, "2D").Single(c => c.Teacher == "gen");
         Assert.Equal([0.2, 0.3, 0.4, 0.5], best.Points.Select(p => p.ProbeScore));
-        Assert.Equal(Stats.Pearson([0.2, 0.3, 0.4, 0.5], measures.Select(m => m.Bench.Accuracy2D).ToList()).R, best.Pearson!.R, 12);
+        Assert.Equal(Stats.Pearson([0.2, 0.3, 0.4, 0.5], measures.Select(m => m.Bench.Accuracy2D).ToList()).R, best.Pearson!.R, 1e-12);
 
         var two = ProbeCorrelation.Compute(measures.Take(2).ToList());
         Assert.All(two, c => { Assert.Null(c.Pearson); Assert.Contains("only 2", c.Note); });
@@ -74,8 +74,8 @@ public class AnalysisTests : IDisposable
 
         var row = second.Rows("Overall").Single(r => r.Group == "task tokens" && r.Variant == "16");
         var ci = Stats.TInterval([0.66, 0.661, 0.662]);
-        Assert.Equal(ci.Mean, row.Mean, 12);
-        Assert.Equal(ci.HalfWidth, row.HalfWidth, 9);
+        Assert.Equal(ci.Mean, row.Mean, 1e-12);
+        Assert.Equal(ci.HalfWidth, row.HalfWidth, 1e-9);
         Assert.Equal(3, row.Seeds);
 
         Ablations.Run(variants.Take(2).ToList(), [0], Runner, "tag-2", dir);

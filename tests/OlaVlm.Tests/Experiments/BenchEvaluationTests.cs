@@ -68,16 +68,16 @@ public class BenchEvaluationTests : IDisposable
         var model = new ScriptedAnswerer(ReplyFor, imageSize: 8);
         var s = BenchEvaluation.Evaluate(model, bench, BenchConfig.Reference with { BatchSize = 3 });
 
-        Assert.Equal(1.0 / 3, s.BySource["ADE20K"].Accuracy, 12);
-        Assert.Equal(1.0, s.BySource["COCO"].Accuracy, 12);
-        Assert.Equal(0.25, s.BySource["Omni3D"].Accuracy, 12);
-        Assert.Equal((1.0 / 3 + 1.0) / 2, s.Accuracy2D, 12);          // mean of source accuracies, not pooled 2/4
-        Assert.Equal(0.25, s.Accuracy3D, 12);
-        Assert.Equal(((1.0 / 3 + 1.0) / 2 + 0.25) / 2, s.Overall, 12);
-        Assert.Equal(0.5, s.ByTask["Count"].Accuracy, 12);
-        Assert.Equal(0.5, s.ByTask["Relation"].Accuracy, 12);
-        Assert.Equal(0.5, s.ByTask["Depth"].Accuracy, 12);
-        Assert.Equal(0.0, s.ByTask["Distance"].Accuracy, 12);
+        Assert.Equal(1.0 / 3, s.BySource["ADE20K"].Accuracy, 1e-12);
+        Assert.Equal(1.0, s.BySource["COCO"].Accuracy, 1e-12);
+        Assert.Equal(0.25, s.BySource["Omni3D"].Accuracy, 1e-12);
+        Assert.Equal((1.0 / 3 + 1.0) / 2, s.Accuracy2D, 1e-12);          // mean of source accuracies, not pooled 2/4
+        Assert.Equal(0.25, s.Accuracy3D, 1e-12);
+        Assert.Equal(((1.0 / 3 + 1.0) / 2 + 0.25) / 2, s.Overall, 1e-12);
+        Assert.Equal(0.5, s.ByTask["Count"].Accuracy, 1e-12);
+        Assert.Equal(0.5, s.ByTask["Relation"].Accuracy, 1e-12);
+        Assert.Equal(0.5, s.ByTask["Depth"].Accuracy, 1e-12);
+        Assert.Equal(0.0, s.ByTask["Distance"].Accuracy, 1e-12);
 
         // Batches of 3, every prompt with the image placeholder and one resized image per prompt.
         Assert.Equal([3, 3, 2], model.Calls.Select(c => c.Prompts.Count));
@@ -85,8 +85,8 @@ public class BenchEvaluationTests : IDisposable
         Assert.All(model.Calls, c => Assert.Equal(new long[] { c.Prompts.Count, 3, 8, 8 }, c.PixelShape));
 
         var lenient = BenchEvaluation.Evaluate(model, bench, BenchConfig.Lenient);
-        Assert.Equal(2.0 / 3, lenient.BySource["ADE20K"].Accuracy, 12);
-        Assert.Equal(0.5, lenient.BySource["Omni3D"].Accuracy, 12);
+        Assert.Equal(2.0 / 3, lenient.BySource["ADE20K"].Accuracy, 1e-12);
+        Assert.Equal(0.5, lenient.BySource["Omni3D"].Accuracy, 1e-12);
     }
 
     [Fact]
@@ -153,8 +153,8 @@ public class BenchEvaluationTests : IDisposable
             var values = seeds.Select(s => s.Records().Single(r => r.Name == name).Accuracy).ToList();
             var ci = Stats.TInterval(values);
             var row = rows.Single(r => r.Metric == name);
-            Assert.Equal(ci.Mean, row.Mean, 12);
-            Assert.Equal(ci.HalfWidth, row.HalfWidth, 12);
+            Assert.Equal(ci.Mean, row.Mean, 1e-12);
+            Assert.Equal(ci.HalfWidth, row.HalfWidth, 1e-12);
             Assert.Equal(values, row.Values);
             Assert.Equal(3, row.Seeds);
         }
@@ -162,7 +162,7 @@ public class BenchEvaluationTests : IDisposable
 
         var runs = seeds.Select((s, i) => new BenchRun("m", 2 - i, s)).ToList();   // out of seed order
         var grouped = BenchEvaluation.Aggregate(runs);
-        Assert.Equal(rows.Single(r => r.Metric == "Overall").Mean, grouped.Single(r => r.Metric == "Overall").Mean, 12);
+        Assert.Equal(rows.Single(r => r.Metric == "Overall").Mean, grouped.Single(r => r.Metric == "Overall").Mean, 1e-12);
         Assert.Contains("error_y", OlaVlm.Notebook.PlotlyHtml.StandalonePage(ResultCharts.GroupedBars("t", rows.Concat(BenchEvaluation.Aggregate("n", seeds)), ["Overall", "2D", "3D"]), "t"));
     }
 }

@@ -30,8 +30,8 @@ public class LadderTests
         var oracle = Score(_ => true);
         var ladder = Ladder.Build(runs, oracle, Items);
         var chance = Ladder.Chance(Items);
-        Assert.Equal(0.25, chance["task/Count"], 6);
-        Assert.Equal(0.5, chance["task/Depth"], 6);
+        Assert.Equal(0.25, chance["task/Count"], 1e-6);
+        Assert.Equal(0.5, chance["task/Depth"], 1e-6);
 
         var o = ladder.Single(r => r.Rung == Ladder.Oracle && r.Metric == "task/Count");
         Assert.Equal(1.0, o.Mean);
@@ -63,10 +63,10 @@ public class LadderTests
         }
         var ladder = Ladder.Build(runs, Score(_ => true), Items);
         var blind = ladder.Single(r => r.Rung == Ladder.Blind && r.Metric == "task/Count");
-        Assert.Equal(0.3, blind.Mean, 9);
+        Assert.Equal(0.3, blind.Mean, 1e-9);
         var (lo, hi) = Ladder.Wilson(3, 10);
-        Assert.Equal(lo, blind.Lower, 9);
-        Assert.Equal(hi, blind.Upper, 9);
+        Assert.Equal(lo, blind.Lower, 1e-9);
+        Assert.Equal(hi, blind.Upper, 1e-9);
         Assert.True(blind.Met);
         Assert.Contains("Wilson over 10 items", blind.Interval);
         Assert.False(ladder.Single(r => r.Rung == Ladder.Llava && r.Metric == "task/Count").Met); // nor "above chance"
@@ -76,8 +76,8 @@ public class LadderTests
     public void WilsonIntervalMatchesTheFormula()
     {
         var (lo, hi) = Ladder.Wilson(45, 50);
-        Assert.Equal(0.7864, lo, 4);
-        Assert.Equal(0.9565, hi, 4);
+        Assert.Equal(0.7864, lo, 1e-4);
+        Assert.Equal(0.9565, hi, 1e-4);
     }
 
     [Fact]

@@ -39,7 +39,7 @@ public class LayerProbingTests : IDisposable
         Assert.True(curve.InputCosine < 0.5, $"input (noise) cosine {curve.InputCosine:F3}");
         Assert.Equal(curve.Cosines[0], curve.InputCosine);
         Assert.Equal(2, curve.BestLayer);
-        Assert.Equal((curve.Cosines[1] + curve.Cosines[2]) / 2, curve.MeanCosine, 12);   // the decoder's layers only
+        Assert.Equal((curve.Cosines[1] + curve.Cosines[2]) / 2, curve.MeanCosine, 1e-12);   // the decoder's layers only
         Assert.Equal(3, model.Calls);                                   // 2 train + 1 val batches
 
         var again = LayerProbing.Run(model, [teacher], images, config, CPU, dir);
@@ -79,8 +79,8 @@ public class LayerProbingTests : IDisposable
         using var shifted = new ShiftedTeacher(teacher, 5.0);
         Assert.True(LayerProbing.MeanTargetCosine(shifted, images, config) > 0.95);
 
-        Assert.Equal(0.5, LayerProbing.Headroom(0.975, 0.95), 12);
-        Assert.Equal(0.0, LayerProbing.Headroom(0.95, 0.95), 12);
+        Assert.Equal(0.5, LayerProbing.Headroom(0.975, 0.95), 1e-12);
+        Assert.Equal(0.0, LayerProbing.Headroom(0.95, 0.95), 1e-12);
         Assert.Throws<ArgumentOutOfRangeException>(() => LayerProbing.Headroom(1, 1));
         Assert.Throws<ArgumentException>(() => LayerProbing.MeanTargetCosine(teacher, images, config with { ValImages = 33 }));
     }

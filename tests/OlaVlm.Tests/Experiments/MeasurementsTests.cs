@@ -36,7 +36,7 @@ public class MeasurementsTests : IDisposable
             var overall = r.Runs.Where(x => x.Model == model).OrderBy(x => x.Seed).Select(x => x.Score.Overall).ToList();
             var row = r.Bench.Single(b => b.Model == model && b.Metric == "Overall");
             Assert.Equal(overall, row.Values);
-            if (overall.Distinct().Count() > 1) Assert.Equal(Stats.TInterval(overall).HalfWidth, row.HalfWidth, 12);
+            if (overall.Distinct().Count() > 1) Assert.Equal(Stats.TInterval(overall).HalfWidth, row.HalfWidth, 1e-12);
         }
         Assert.Equal(6, r.Probes.Count);
         Assert.All(r.Probes, p => Assert.Equal([0, 1, 3], p.Probing.Curve("patch").Layers));

@@ -23,7 +23,7 @@ public class SeedStudyTests
     public void PtLossAveragesTheLastFiftyLoggedSteps()
     {
         var rows = Enumerable.Range(1, 100).Select(s => (IReadOnlyDictionary<string, double>)new Dictionary<string, double> { ["step"] = s, ["ntp"] = s <= 50 ? 3.0 : 1.0 }).ToList();
-        Assert.Equal(1.0, Plateau.PtLoss(rows)!.Value, 12);
+        Assert.Equal(1.0, Plateau.PtLoss(rows)!.Value, 1e-12);
         Assert.Null(Plateau.PtLoss([]));
     }
 
@@ -48,7 +48,7 @@ public class SeedStudyTests
         Assert.InRange(all.Lower, -1, all.Mean);
         var off = s.DifferencesOffPlateau.Single(d => d.Metric == "Overall");
         Assert.Equal(2, off.Seeds);   // seed 2 left out
-        Assert.Equal((0.02 - 0.01) / 2, off.Mean, 10);
+        Assert.Equal((0.02 - 0.01) / 2, off.Mean, 1e-10);
         Assert.Contains("| 2 | OLA-VLM | 0.440 |", SeedStudyReport.Markdown(s));
     }
 
@@ -70,7 +70,7 @@ public class SeedStudyTests
             new Dictionary<string, double> { ["step"] = 50, ["sec_per_step"] = 0.2 },
             new Dictionary<string, double> { ["step"] = 100, ["sec_per_step"] = 0.4 },
         };
-        Assert.Equal(30.0, SeedArm.StageSeconds(log)!.Value, 9);
+        Assert.Equal(30.0, SeedArm.StageSeconds(log)!.Value, 1e-9);
         Assert.Null(SeedArm.StageSeconds([]));
     }
 

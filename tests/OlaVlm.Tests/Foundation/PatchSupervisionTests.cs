@@ -21,7 +21,7 @@ public class PatchSupervisionTests
             Assert.Equal(side * side * c, t.Seg.Length);
             for (int p = 0; p < side * side; p++)
             {
-                Assert.Equal(1.0, t.Seg.Skip(p * c).Take(c).Sum(), 4);
+                Assert.Equal(1.0, t.Seg.Skip(p * c).Take(c).Sum(), 1e-4);
                 // The share of a class is the count of its pixels in the patch, read straight off the buffer.
                 int row = p / side, col = p % side;
                 for (int k = 0; k < c; k++)
@@ -29,7 +29,7 @@ public class PatchSupervisionTests
                     int n = 0;
                     for (int y = row * patch; y < (row + 1) * patch; y++)
                         for (int x = col * patch; x < (col + 1) * patch; x++) n += seg[y * size + x] == k ? 1 : 0;
-                    Assert.Equal(n / (double)(patch * patch), t.Seg[p * c + k], 5);
+                    Assert.Equal(n / (double)(patch * patch), t.Seg[p * c + k], 1e-5);
                 }
             }
             // Every object marks the patch of its box centre with its shape, unless a more visible object

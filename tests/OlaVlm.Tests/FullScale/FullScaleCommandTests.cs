@@ -51,7 +51,7 @@ public class FullScaleCommandTests(ITestOutputHelper output)
         var score = summary["cv_bench"]!;
         Assert.Equal(4, score["items"]!.GetValue<int>());
         Assert.InRange(score["Overall"]!.GetValue<double>(), 0, 1);
-        Assert.Equal((score["2D"]!.GetValue<double>() + score["3D"]!.GetValue<double>()) / 2, score["Overall"]!.GetValue<double>(), 12);
+        Assert.Equal((score["2D"]!.GetValue<double>() + score["3D"]!.GetValue<double>()) / 2, score["Overall"]!.GetValue<double>(), 1e-12);
         Assert.Equal(File.ReadAllText(Path.Combine(whole, "cv-bench", CvBenchRun.AnswersFile)), File.ReadAllText(Path.Combine(outDir, "cv-bench", CvBenchRun.AnswersFile)));
         AnswersAgain(outDir, Path.Combine(outDir, "final"), lora: false);
 

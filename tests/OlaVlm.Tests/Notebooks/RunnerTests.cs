@@ -95,7 +95,7 @@ public class RunnerTests
         Assert.StartsWith("Console.WriteLine(\"OLA_PROFILE=\"", (string?)cells[1]!["source"]);
         // The notebook's time covers its cells (plus kernel start-up), and the run's total is the sum.
         Assert.True((double)nb["seconds"]! >= cells.Sum(c => (double)c!["seconds"]!) - 0.01);
-        Assert.Equal((double)nb["seconds"]!, (double)doc["total_seconds"]!, 2);
+        Assert.Equal((double)nb["seconds"]!, (double)doc["total_seconds"]!, 1e-2);
 
         // A failing cell stops the notebook: the cells that ran are listed, the failed one marked.
         var badOut = Path.Combine(Paths.Out, "test-runner", Guid.NewGuid().ToString("N"));

@@ -16,10 +16,10 @@ public class OlaHeadsTests
         Assert.True(output.Loss.item<float>() > 0);
         Assert.Equal(6, output.Parts.Count);
         Assert.All(output.Parts, p => Assert.True(p.SmoothL1.item<float>() > 0 && p.InfoNce.item<float>() > 0));
-        Assert.Equal(output.Loss.item<float>(), output.Parts.Sum(p => p.Weighted.item<float>()), 4);
+        Assert.Equal(output.Loss.item<float>(), output.Parts.Sum(p => p.Weighted.item<float>()), 1e-4);
         var log = output.ToLog();
         Assert.Contains("depth/L2/sl1", log.Keys);
-        Assert.Equal(output.Loss.item<float>(), log["gen"] + log["depth"] + log["seg"], 4);
+        Assert.Equal(output.Loss.item<float>(), log["gen"] + log["depth"] + log["seg"], 1e-4);
 
         output.Loss.backward();
         var g = batch.ProjectorOut.grad!;
@@ -56,7 +56,7 @@ public class OlaHeadsTests
                                         [batch.Layout.TaskStart[0], batch.Layout.TaskStart[2]]);
         var only = heads.Forward(batch.LayerStates.Select(h => h.index_select(0, keep)).ToList(), layout,
                                  batch.Targets.ToDictionary(kv => kv.Key, kv => kv.Value.index_select(0, keep))).Loss.item<float>();
-        Assert.Equal(only, mixed, 5);
+        Assert.Equal(only, mixed, 1e-5);
     }
 
     [Fact]
@@ -75,7 +75,7 @@ public class OlaHeadsTests
         // Same predictions; every smooth-L1 part is 2/3 of the image-rows mean (2 image samples of 3).
         Assert.True(a.Predictions[(OlaTask.Gen, 3)].allclose(b.Predictions[(OlaTask.Gen, 3)], rtol: 0, atol: 0));
         foreach (var (pa, pb) in a.Parts.Zip(b.Parts))
-            Assert.Equal(2.0 / 3 * pb.SmoothL1.item<float>(), pa.SmoothL1.item<float>(), 5);
+            Assert.Equal(2.0 / 3 * pb.SmoothL1.item<float>(), pa.SmoothL1.item<float>(), 1e-5);
     }
 
     [Fact]

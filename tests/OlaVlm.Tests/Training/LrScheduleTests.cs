@@ -11,16 +11,16 @@ public class LrScheduleTests
         var cfg = new TrainConfig { Steps = 100, WarmupRatio = 0.03 };
         Assert.Equal(3, cfg.WarmupSteps);
         var s = LrSchedule.From(cfg);
-        Assert.Equal(1.0 / 3, s.Factor(0), 12);
-        Assert.Equal(2.0 / 3, s.Factor(1), 12);
-        Assert.Equal(1.0, s.Factor(2), 12);
-        Assert.Equal(1.0, s.Factor(3), 12);                  // cosine starts at the top
+        Assert.Equal(1.0 / 3, s.Factor(0), 1e-12);
+        Assert.Equal(2.0 / 3, s.Factor(1), 1e-12);
+        Assert.Equal(1.0, s.Factor(2), 1e-12);
+        Assert.Equal(1.0, s.Factor(3), 1e-12);                  // cosine starts at the top
         var mid = new LrSchedule(103, 3);                     // (53-3)/(103-3) = halfway
-        Assert.Equal(0.5, mid.Factor(53), 12);
-        Assert.Equal(0.0, s.Factor(100), 12);
+        Assert.Equal(0.5, mid.Factor(53), 1e-12);
+        Assert.Equal(0.0, s.Factor(100), 1e-12);
         var floor = new LrSchedule(103, 3, MinRatio: 0.1);
-        Assert.Equal(0.1 + 0.9 * 0.5, floor.Factor(53), 12);
-        Assert.Equal(0.1, floor.Factor(103), 12);
+        Assert.Equal(0.1 + 0.9 * 0.5, floor.Factor(53), 1e-12);
+        Assert.Equal(0.1, floor.Factor(103), 1e-12);
         for (int i = 3; i < 99; i++) Assert.True(s.Factor(i + 1) <= s.Factor(i));
     }
 

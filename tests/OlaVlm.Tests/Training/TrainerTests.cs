@@ -130,7 +130,7 @@ public class TrainerTests
         Assert.Equal(string.Join(',', columns), csv[0]);
         Assert.Equal(4, csv.Length);
         Assert.Equal(t.History[2].Loss, rows[0]["loss"]);              // row for step 3 = third step's loss
-        Assert.Equal(16 * 3 / (t.History.Take(3).Sum(h => h.Seconds)), rows[0]["samples_per_s"], 6);
+        Assert.Equal(16 * 3 / (t.History.Take(3).Sum(h => h.Seconds)), rows[0]["samples_per_s"], 1e-6);
         Assert.Equal([7.0], MetricsLog.Column(MetricsLog.Read(dir, "eval"), "step"));
     }
 
