@@ -93,6 +93,20 @@ public static class Ablations
         return v;
     }
 
+    /// The variants `selectors` name, with the reference pair always kept (every difference is paired to it). A selector
+    /// is a group ("teachers") or one variant ("layers:late {24,28}"), case-insensitive, spaces around the colon
+    /// ignored; one that names nothing is an error listing what there is, so a typo never runs a partial sweep unnoticed.
+    public static IReadOnlyList<AblationVariant> Only(IReadOnlyList<AblationVariant> variants, IReadOnlyList<string> selectors)
+    {
+        static string Norm(string s) => string.Join(":", s.Split(':').Select(p => p.Trim())).ToLowerInvariant();
+        var wanted = selectors.Select(Norm).ToList();
+        var unknown = wanted.Where(w => !variants.Any(v => Norm(v.Group) == w || Norm(v.Label) == w)).ToList();
+        if (unknown.Count > 0)
+            throw new ArgumentException($"Ablations.Only: '{string.Join("', '", unknown)}' names no variant (there are: " +
+                                        $"{string.Join("; ", variants.Where(v => v.Group != "reference").Select(v => v.Label))})");
+        return variants.Where(v => v.Group == "reference" || wanted.Contains(Norm(v.Group)) || wanted.Contains(Norm(v.Label))).ToList();
+    }
+
     /// The main job's sweep (and CI's): the reference pair and OLA-VLM without task tokens, reported as the paired
     /// difference to OLA-VLM over the main job's seeds. Every variant costs an OLA-VLM run per seed, so the main job
     /// trains this one: the task tokens are the part of OLA-VLM that changes what the LLM reads in every sequence,

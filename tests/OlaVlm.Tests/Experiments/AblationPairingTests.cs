@@ -33,4 +33,16 @@ public class AblationPairingTests
         var tokens = Ablations.Standard(ExperimentArms.MiniatureOla).Where(v => v.Group == "task tokens").Select(v => v.Name).ToList();
         Assert.Equal(new[] { "0", "1", "2" }, tokens);
     }
+
+    [Fact]
+    public void PartOfTheSweepKeepsTheReferencePairAndRejectsASelectorThatNamesNothing()
+    {
+        var all = Ablations.Standard(ExperimentArms.MiniatureOla);
+        var part = Ablations.Only(all, ["Teachers", "layers : late {24,28}"]);
+        Assert.Equal(new[] { "reference: LLaVA-1.5", "reference: OLA-VLM", "layers: late {24,28}", "teachers: depth", "teachers: seg",
+                             "teachers: gen", "teachers: depth+seg", "teachers: gen+depth+seg" }, part.Select(v => v.Label));
+        var e = Assert.Throws<ArgumentException>(() => Ablations.Only(all, ["lambda:0.7"]));
+        Assert.Contains("'lambda:0.7' names no variant", e.Message);
+        Assert.Contains("lambda: 1.0", e.Message);
+    }
 }
