@@ -58,8 +58,16 @@ public sealed class Workspace : IDisposable
                                 : (s.All(t => t.Shipped) ? "shipped: " : "loaded: ") + string.Join(", ", s.Select(t => Path.GetDirectoryName(t.WeightsPath)).Distinct()));
         var teachers = stored.Select(s => (ITeacher)s.Teacher).ToList();
         var ptSet = Timed("PT conversations", () => LlavaDataset.Load(world.PtJson), d => $"{d.Records.Count} records");
-        var targets = Timed("teacher targets (PT images)", () => WorldTeachers.Cached(teachers, ptSet, () => ImageBank.Load(ptSet), "pt", log: log),
-                            t => "memory-mapped caches");
+        var ptTargets = Timed("teacher targets (PT images)", () => WorldTeachers.Cached(teachers, ptSet, () => ImageBank.Load(ptSet), "pt", log: log),
+                              t => "memory-mapped caches");
+        // IFT images' targets are built the first time a recipe asks for one: only the embedding loss in IFT does (an
+        // ablation), so the main job never pays for them.
+        var iftTargets = new Lazy<Dictionary<OlaTask, ITargetSource>>(() =>
+        {
+            var ift = LlavaDataset.Load(world.IftJson);
+            return WorldTeachers.Cached(teachers, ift, () => ImageBank.Load(ift), "ift", log: log);
+        });
+        var targets = ptTargets.ToDictionary(kv => kv.Key, kv => (ITargetSource)new SplitTargets((TargetCache)kv.Value, () => iftTargets.Value[kv.Key]));
         return new Workspace
         {
             Device = device, WorldConfig = worldConfig, World = world, Mini = mini, Foundation = parts, Stored = stored, Teachers = teachers,
