@@ -42,8 +42,12 @@ public sealed class SplitTargets : ITargetSource
         if (_second is not null) return _second;
         var s = _openSecond();
         if (s.TeacherHash != TeacherHash || !s.TargetShape.SequenceEqual(TargetShape))
-            throw new InvalidOperationException($"SplitTargets: the second target source is {s.TeacherName} ({s.TeacherHash}, " +
-                $"[{string.Join(", ", s.TargetShape)}]), not {TeacherName} ({TeacherHash}, [{string.Join(", ", TargetShape)}])");
+        {
+            var why = $"SplitTargets: the second target source is {s.TeacherName} ({s.TeacherHash}, " +
+                      $"[{string.Join(", ", s.TargetShape)}]), not {TeacherName} ({TeacherHash}, [{string.Join(", ", TargetShape)}])";
+            s.Dispose();   // refused, so nothing else will close it
+            throw new InvalidOperationException(why);
+        }
         return _second = s;
     }
 
