@@ -12,7 +12,7 @@ Command[] commands =
     // what data/ ships
     Foundations.Command, Teachers.Command,
     // research runs
-    Align.Command, Seeds.Command, AblationSweep.Command, Clip.Command, Reasoning.Command, Oracle.Command,
+    Align.Command, PlateauScreen.Command, Seeds.Command, AblationSweep.Command, Clip.Command, Reasoning.Command, Oracle.Command,
     // full scale: real checkpoints, real teachers, CV-Bench
     FullScale.Command,
     // timings

@@ -16,6 +16,8 @@ public sealed record RecipeOverrides
     /// PT's learning rate for the projector and OLA-VLM's parts alike (the reference trains both at one rate).
     public double? PtLr { get; init; }
     public double? IftLr { get; init; }
+    /// PT's warm-up, as a share of its steps (StageConfig.WarmupRatio).
+    public double? PtWarmupRatio { get; init; }
     public long? InitSeedOffset { get; init; }
     public int? InitCandidates { get; init; }
     public int InitProbeSteps { get; init; } = 100;
@@ -36,6 +38,7 @@ public sealed record RecipeOverrides
         if (InitSeedOffset is long o) pt = pt with { InitSeedOffset = o };
         if (PtBatch is int b) pt = pt with { BatchSize = b };
         if (PtLr is double pl) pt = pt with { ProjectorLr = pl, OlaLr = pl };
+        if (PtWarmupRatio is double wr) pt = pt with { WarmupRatio = wr };
         if (IftLr is double il) ft = ft with { ProjectorLr = il, LlmLr = il };
         if (LoraRank is int r) ft = ft with { Lora = Training.LoraConfig.Miniature with { R = r, Alpha = 2.0 * r } };
         var result = cfg with { Pretrain = pt, Finetune = ft };

@@ -17,6 +17,8 @@ public class RecipeOverridesTests
         Assert.Equal(base_.Finetune.LlmLr, c.Finetune.LlmLr);
         Assert.Equal(10, new RecipeOverrides { IftSteps = 10, OneHopSteps = 50 }.Apply(base_).Finetune.OneHopSteps);   // capped at IFT
         Assert.Null(c.Finetune.Lora);
+        var warm = new RecipeOverrides { PtWarmupRatio = 0.2 }.Apply(base_);
+        Assert.Equal((0.2, base_.Finetune.WarmupRatio), (warm.Pretrain.WarmupRatio, warm.Finetune.WarmupRatio));   // PT's only
         var lora = new RecipeOverrides { LoraRank = 4 }.Apply(base_).Finetune.Lora!;
         Assert.Equal((4, 8.0), (lora.R, lora.Alpha));                                                // α/r = 2, as LLaVA's 256/128
     }
