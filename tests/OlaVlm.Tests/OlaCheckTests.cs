@@ -28,12 +28,15 @@ public class OlaCheckTests
         (code, _, err) = Run("seeds", "from=x");
         Assert.Equal(1, code);
         Assert.Contains("from=x is not a whole number", err);
+        (code, _, err) = Run("screen", "to=5");
+        Assert.Equal(1, code);
+        Assert.Contains("screen: to=5 is before from=9", err);                // checked before any training
         (code, _, err) = Run("frobnicate");
         Assert.Equal(1, code);
         Assert.Contains("unknown command 'frobnicate'", err);
         var (helpCode, help, _) = Run("--help");
         Assert.Equal(0, helpCode);
-        foreach (var c in new[] { "conv", "bf16", "fingerprint", "foundations", "teachers", "align", "seeds", "ablations", "clip", "reasoning", "oracle", "ptstep", "scalar-race" })
+        foreach (var c in new[] { "conv", "bf16", "fingerprint", "foundations", "teachers", "align", "screen", "seeds", "ablations", "clip", "reasoning", "oracle", "ptstep", "scalar-race" })
             Assert.Contains($"  {c} ", help);
     }
 }
