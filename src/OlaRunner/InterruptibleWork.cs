@@ -13,10 +13,11 @@ static class InterruptibleWork
         return active;
     }
 
-    static int Active()
-    {
-        var type = AppDomain.CurrentDomain.GetAssemblies()
-            .Select(a => a.GetType("OlaVlm.Core.Interrupt", throwOnError: false)).FirstOrDefault(t => t is not null);
-        return type?.GetProperty("Active")?.GetValue(null) is int n ? n : 0;
-    }
+    /// The loops running in every loaded copy of the library. Each notebook's kernel loads OlaVlm.dll into a load
+    /// context of its own, so after the first notebook there are several copies, each with its own counter; reading only
+    /// the first (notebook 00's, idle) said "stopped" while a later notebook's training still ran, and the process then
+    /// exited under it (SIGSEGV, exit 139).
+    public static int Active() => AppDomain.CurrentDomain.GetAssemblies()
+        .Select(a => a.GetType("OlaVlm.Core.Interrupt", throwOnError: false))
+        .Sum(t => t?.GetProperty("Active")?.GetValue(null) is int n ? n : 0);
 }
