@@ -18,9 +18,9 @@ public static class Align
         var overrides = new RecipeOverrides
         {
             PtSteps = a.Int("pt", 80), IftSteps = a.Int("ift", 120), OneHopSteps = a.Int("onehop"),
-            FewObjectsSteps = a.Int("few"), FewObjectsMax = a.Int("fewmax", 2), PtBatch = a.Int("ptbatch"),
+            FewObjectsSteps = a.Int("few"), FewObjectsMax = a.Int("fewmax"), PtBatch = a.Int("ptbatch"),
             PtLr = a.Double("ptlr"), IftLr = a.Double("iftlr"), InitSeedOffset = a.Int("init"),
-            InitCandidates = a.Int("cand"), InitProbeSteps = a.Int("probe", 100), ProjectorHidden = a.Int("projhidden"),
+            InitCandidates = a.Int("cand"), InitProbeSteps = a.Int("probe"), ProjectorHidden = a.Int("projhidden"),
             LoraRank = a.Int("lora"),
         };
         int seed = a.Int("seed", 1);

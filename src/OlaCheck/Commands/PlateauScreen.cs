@@ -23,7 +23,7 @@ public static class PlateauScreen
         if (to < from) throw new UsageException($"screen: to={to} is before from={from}");
         var overrides = new RecipeOverrides
         {
-            PtSteps = a.Int("pt"), FewObjectsSteps = a.Int("few"), FewObjectsMax = a.Int("fewmax", 2), PtBatch = a.Int("ptbatch"),
+            PtSteps = a.Int("pt"), FewObjectsSteps = a.Int("few"), FewObjectsMax = a.Int("fewmax"), PtBatch = a.Int("ptbatch"),
             PtLr = a.Double("ptlr"), PtWarmupRatio = a.Double("warmup"), ProjectorHidden = a.Int("projhidden"),
         };
         using var ws = Workspace.Open(quick: false, log: Console.WriteLine);

@@ -11,7 +11,8 @@ public sealed record RecipeOverrides
     /// IFT's one-hop curriculum steps (capped at IftSteps); null with IftSteps set = a third of them.
     public int? OneHopSteps { get; init; }
     public int? FewObjectsSteps { get; init; }
-    public int FewObjectsMax { get; init; } = 2;
+    /// The few-object scenes' object limit; applies on its own too (with FewObjectsSteps alone: the recipe's, else 2).
+    public int? FewObjectsMax { get; init; }
     public int? PtBatch { get; init; }
     /// PT's learning rate for the projector and OLA-VLM's parts alike (the reference trains both at one rate).
     public double? PtLr { get; init; }
@@ -20,7 +21,9 @@ public sealed record RecipeOverrides
     public double? PtWarmupRatio { get; init; }
     public long? InitSeedOffset { get; init; }
     public int? InitCandidates { get; init; }
-    public int InitProbeSteps { get; init; } = 100;
+    /// Steps each initialisation candidate trains before the choice; applies on its own too (with InitCandidates
+    /// alone: the recipe's, else 100).
+    public int? InitProbeSteps { get; init; }
     /// The projector's hidden width; 0 = LLaVA's rule (the LLM's width).
     public int? ProjectorHidden { get; init; }
     /// IFT with LoRA adapters of this rank on the LLM (LoraConfig.Miniature's α/r = 2 and rate) instead of all its weights.
@@ -33,8 +36,11 @@ public sealed record RecipeOverrides
         if (PtSteps is int p) pt = pt with { Steps = p };
         if (IftSteps is int i) ft = ft with { Steps = i, OneHopSteps = Math.Min(OneHopSteps ?? i / 3, i) };
         else if (OneHopSteps is int h) ft = ft with { OneHopSteps = Math.Min(h, ft.Steps) };
-        if (FewObjectsSteps is int few) pt = pt with { FewObjectsSteps = few, FewObjectsMax = FewObjectsMax };
-        if (InitCandidates is int c) pt = pt with { InitCandidates = c, InitProbeSteps = InitProbeSteps };
+        // A limit or probe length given alone is applied, not dropped (`screen fewmax=1` once changed nothing).
+        if (FewObjectsSteps is int few) pt = pt with { FewObjectsSteps = few, FewObjectsMax = FewObjectsMax ?? (pt.FewObjectsMax > 0 ? pt.FewObjectsMax : 2) };
+        else if (FewObjectsMax is int m) pt = pt with { FewObjectsMax = m };
+        if (InitCandidates is int c) pt = pt with { InitCandidates = c, InitProbeSteps = InitProbeSteps ?? (pt.InitProbeSteps > 0 ? pt.InitProbeSteps : 100) };
+        else if (InitProbeSteps is int ps) pt = pt with { InitProbeSteps = ps };
         if (InitSeedOffset is long o) pt = pt with { InitSeedOffset = o };
         if (PtBatch is int b) pt = pt with { BatchSize = b };
         if (PtLr is double pl) pt = pt with { ProjectorLr = pl, OlaLr = pl };

@@ -14,6 +14,13 @@ public class RecipeOverridesTests
         Assert.Equal((2e-3, 2e-3), (c.Pretrain.ProjectorLr, c.Pretrain.OlaLr));                     // one PT rate for both
         Assert.Null(c.ProjectorHidden);                                                              // 0 = LLaVA's rule
         Assert.Equal((40, 2), (c.Pretrain.FewObjectsSteps, c.Pretrain.FewObjectsMax));
+        // The few-object limit alone changes the limit and keeps the phase's length (it was silently dropped).
+        var one = new RecipeOverrides { FewObjectsMax = 1 }.Apply(base_).Pretrain;
+        Assert.Equal((base_.Pretrain.FewObjectsSteps, 1), (one.FewObjectsSteps, one.FewObjectsMax));
+        Assert.Equal(3, new RecipeOverrides { FewObjectsSteps = 40, FewObjectsMax = 3 }.Apply(base_).Pretrain.FewObjectsMax);
+        var cand = new RecipeOverrides { InitCandidates = 2 }.Apply(base_).Pretrain;
+        Assert.Equal((2, 100), (cand.InitCandidates, cand.InitProbeSteps));
+        Assert.Equal(50, new RecipeOverrides { InitProbeSteps = 50 }.Apply(base_).Pretrain.InitProbeSteps);
         Assert.Equal(base_.Finetune.LlmLr, c.Finetune.LlmLr);
         Assert.Equal(10, new RecipeOverrides { IftSteps = 10, OneHopSteps = 50 }.Apply(base_).Finetune.OneHopSteps);   // capped at IFT
         Assert.Null(c.Finetune.Lora);
