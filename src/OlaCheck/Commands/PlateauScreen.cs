@@ -35,14 +35,15 @@ public static class PlateauScreen
             var sc = Arm.Stages(cfg, seed).First();
             var dir = OlaVlm.Core.Paths.OutDir("screens", $"seed{seed}-{Guid.NewGuid():N}");
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            using (var model = OlaVlmModel.Create(ws.Foundation.NewLlava(seed + sc.InitSeedOffset, ws.Device, cfg.ProjectorHidden), null))
+            try
             {
+                using var model = OlaVlmModel.Create(ws.Foundation.NewLlava(seed + sc.InitSeedOffset, ws.Device, cfg.ProjectorHidden), null);
                 var r = Stage.Run(model, sc, Pretraining.Data(pools, sc), ws.Targets, dir, title: $"LLaVA-1.5 PT seed {seed}", log: _ => { });
                 double loss = Plateau.PtLoss(r.Metrics) ?? throw new InvalidDataException($"{dir}: PT logged no next-token loss");
                 losses.Add((seed, loss));
                 Console.WriteLine($"seed {seed}: PT loss (last {Plateau.LastSteps} steps) {loss:F3} ({sw.Elapsed.TotalSeconds:F0} s)");
             }
-            Directory.Delete(dir, recursive: true);
+            finally { Directory.Delete(dir, recursive: true); }   // also when the seed throws or is interrupted (Ctrl+C)
         }
         Console.WriteLine($"PT {cfg.Pretrain.Steps} steps × {cfg.Pretrain.EffectiveBatch} (few-object {cfg.Pretrain.FewObjectsSteps}), lr {cfg.Pretrain.ProjectorLr}, " +
                           $"warm-up {cfg.Pretrain.WarmupRatio}, projector hidden {cfg.ProjectorHidden?.ToString() ?? "LLM width"}");
