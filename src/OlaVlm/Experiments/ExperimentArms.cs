@@ -32,8 +32,9 @@ public static class ExperimentArms
     /// profile: the paired OLA-VLM − LLaVA-1.5 interval's half-width is t × sd / √n, 2.48 sd at three seeds and 1.59 sd
     /// at four; at the seeds' measured spread (sd 0.024 overall, 0.04 per task, commit a320f78) three gave ±0.06 and
     /// ±0.09–0.11, outside the ±0.05 / ±0.08 a 3-point effect needs. Seed 4 costs 305 s of training (both arms) and
-    /// 12 s of scoring on the slower 2-core VM (about 3.2 minutes on the faster one). More items would not do it alone: within a seed, the 1,000 items' own binomial
-    /// spread of the paired difference is 0.012 overall (0.018–0.028 per task), a quarter of its seed-to-seed variance.
+    /// 12 s of scoring on the slower 2-core VM (about 3.2 minutes on the faster one). More items would not do it
+    /// alone: within a seed, the 1,000 items' own binomial spread of the paired difference is 0.012 overall
+    /// (0.018–0.028 per task), a quarter of its seed-to-seed variance.
     public static int[] BenchmarkSeeds => Core.Profile.Pick(quick: new[] { 1, 2, 3 }, full: new[] { 1, 2, 3, 4 });
 
     /// The measurement notebooks' CI setting: ExperimentConfig.Quick with shorter stages (every benchmark
@@ -50,8 +51,9 @@ public static class ExperimentArms
     };
 
     /// The measurement notebooks' full-profile setting (notebooks 03–06, four seeds of both arms in the main job, which
-    /// then exceeds its 20-minute budget: README, *Where the main job's time goes*). PT is where the projector learns to see, and a PT step costs a third of an IFT step (the LLM is
-    /// frozen, captions are short), so PT gets most of the budget: 540 steps at 5e-3, the first 270 on scenes of at
+    /// then exceeds its 20-minute budget: README, *Where the main job's time goes*). PT is where the projector learns
+    /// to see, and a PT step costs a third of an IFT step (the LLM is frozen, captions are short), so PT gets most of
+    /// the budget: 540 steps at 5e-3, the first 270 on scenes of at
     /// most two objects; then 80 IFT steps, 27 of them one-hop. Measured with `OlaCheck align` (found-9; LLaVA-1.5 /
     /// OLA-VLM overall), seed 1: PT 80 + IFT 120 at 2e-3 0.428 / 0.483; PT 400 at 2e-3 0.500 / 0.527; at 5e-3 0.513 /
     /// 0.647; with 200 few-object steps 0.664 / 0.633; PT 800 at 2e-3 0.691 / 0.679 (too slow for three seeds).
