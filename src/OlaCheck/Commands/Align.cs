@@ -9,18 +9,18 @@ namespace OlaCheck.Commands;
 public static class Align
 {
     public static readonly Command Command = new("align",
-        "[pt=80] [ift=120] [onehop=ift/3] [seed=1] [few=N fewmax=2] [ptbatch=] [ptlr=] [iftlr=] [init=] [cand= probe=100] [projhidden=] [lora=RANK] [clip=DIR]",
+        "[pt=80] [ift=120] [onehop=ift/3] [seed=1] [few=N fewmax=2] [ptbatch=] [ptlr=] [iftlr=] [init=] [cand= probe=100 accept=] [projhidden=] [lora=RANK] [clip=DIR]",
         "both arms with these PT/IFT budgets and knobs, scored with reply anatomy (clip=DIR: a ClipRun's vision tower)", Run);
 
     static int Run(string[] args)
     {
-        var a = new CommandArgs("align", args, settings: ["pt", "ift", "onehop", "seed", "few", "fewmax", "ptbatch", "ptlr", "iftlr", "init", "cand", "probe", "projhidden", "lora", "clip"]);
+        var a = new CommandArgs("align", args, settings: ["pt", "ift", "onehop", "seed", "few", "fewmax", "ptbatch", "ptlr", "iftlr", "init", "cand", "probe", "accept", "projhidden", "lora", "clip"]);
         var overrides = new RecipeOverrides
         {
             PtSteps = a.Int("pt", 80), IftSteps = a.Int("ift", 120), OneHopSteps = a.Int("onehop"),
             FewObjectsSteps = a.Int("few"), FewObjectsMax = a.Int("fewmax"), PtBatch = a.Int("ptbatch"),
             PtLr = a.Double("ptlr"), IftLr = a.Double("iftlr"), InitSeedOffset = a.Int("init"),
-            InitCandidates = a.Int("cand"), InitProbeSteps = a.Int("probe"), ProjectorHidden = a.Int("projhidden"),
+            InitCandidates = a.Int("cand"), InitProbeSteps = a.Int("probe"), InitAcceptBelow = a.Double("accept"), ProjectorHidden = a.Int("projhidden"),
             LoraRank = a.Int("lora"),
         };
         int seed = a.Int("seed", 1);
@@ -29,7 +29,7 @@ public static class Align
         var sw = System.Diagnostics.Stopwatch.StartNew();
         var parts = a.Text("clip") is string clip ? ws.WithClip(Path.GetFullPath(clip)) : ws.Foundation;
         var exp = Experiment.RunBaselineAndOla(ws.World, parts, ws.Targets, cfg, seed, device: ws.Device, log: Console.WriteLine);
-        Console.WriteLine($"PT {cfg.Pretrain.Steps} + IFT {cfg.Finetune.Steps} steps ({cfg.Finetune.OneHopSteps} one-hop), seed {seed}: {sw.Elapsed.TotalSeconds:F0} s");
+        Console.WriteLine($"{SeedStudy.Describe(cfg)}; seed {seed}: {sw.Elapsed.TotalSeconds:F0} s");
         foreach (var arm in new[] { exp.Baseline, exp.Ola })
         {
             Console.WriteLine($"{arm.Name}: {string.Join(", ", arm.Score.Records().Where(r => r.Name is "Overall" || r.Name.StartsWith("task/")).Select(r => $"{r.Name} {r.Accuracy:F3}"))}");

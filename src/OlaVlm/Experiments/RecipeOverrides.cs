@@ -24,6 +24,8 @@ public sealed record RecipeOverrides
     /// Steps each initialisation candidate trains before the choice; applies on its own too (with InitCandidates
     /// alone: the recipe's, else 100).
     public int? InitProbeSteps { get; init; }
+    /// The restart rule's bar (StageConfig.InitAcceptBelow); 0 = best of all candidates.
+    public double? InitAcceptBelow { get; init; }
     /// The projector's hidden width; 0 = LLaVA's rule (the LLM's width).
     public int? ProjectorHidden { get; init; }
     /// IFT with LoRA adapters of this rank on the LLM (LoraConfig.Miniature's α/r = 2 and rate) instead of all its weights.
@@ -41,12 +43,17 @@ public sealed record RecipeOverrides
         else if (FewObjectsMax is int m) pt = pt with { FewObjectsMax = m };
         if (InitCandidates is int c) pt = pt with { InitCandidates = c, InitProbeSteps = InitProbeSteps ?? (pt.InitProbeSteps > 0 ? pt.InitProbeSteps : 100) };
         else if (InitProbeSteps is int ps) pt = pt with { InitProbeSteps = ps };
+        if (InitAcceptBelow is double ab) pt = pt with { InitAcceptBelow = ab };
         if (InitSeedOffset is long o) pt = pt with { InitSeedOffset = o };
         if (PtBatch is int b) pt = pt with { BatchSize = b };
         if (PtLr is double pl) pt = pt with { ProjectorLr = pl, OlaLr = pl };
         if (PtWarmupRatio is double wr) pt = pt with { WarmupRatio = wr };
         if (IftLr is double il) ft = ft with { ProjectorLr = il, LlmLr = il };
         if (LoraRank is int r) ft = ft with { Lora = Training.LoraConfig.Miniature with { R = r, Alpha = 2.0 * r } };
+        // The recipe's restart rule probes at its PT's step 270 (the few-object phase's end, with a bar measured there);
+        // a PT too short for it runs without the rule unless cand=/probe= say otherwise (SeedStudy.Describe shows which).
+        if (pt.InitCandidates > 1 && pt.InitProbeSteps >= pt.Steps && InitCandidates is null && InitProbeSteps is null)
+            pt = pt with { InitCandidates = 0, InitProbeSteps = 0, InitAcceptBelow = 0 };
         var result = cfg with { Pretrain = pt, Finetune = ft };
         return ProjectorHidden is int w ? result with { ProjectorHidden = w == 0 ? null : w } : result;
     }

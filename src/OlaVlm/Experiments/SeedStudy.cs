@@ -12,7 +12,9 @@ public sealed record SeedArm(
     [property: DisplayName("column right")] double ColumnShare,
     [property: DisplayName("PT loss, last 50 steps")] double? PtLoss,
     [property: DisplayName("on the plateau")] bool OnPlateau,
-    [property: DisplayName("training seconds")] double? TrainSeconds = null)
+    [property: DisplayName("training seconds")] double? TrainSeconds = null,
+    [property: DisplayName("PT starts tried")] int? PtStartsTried = null,
+    [property: DisplayName("PT start that went on")] int? PtStart = null)
 {
     /// Seconds one stage trained, read from its step log (logged seconds per step × steps); null without a log.
     public static double? StageSeconds(IReadOnlyList<IReadOnlyDictionary<string, double>> metrics)
@@ -46,12 +48,16 @@ public sealed record SeedStudy(string Recipe, IReadOnlyList<SeedArm> Arms, IRead
             foreach (var (arm, name) in new[] { (exp.Baseline, ExperimentArms.BaselineName), (exp.Ola, ExperimentArms.OlaName) })
             {
                 var acc = arm.Score.Records().ToDictionary(r => r.Name, r => r.Accuracy);
-                var plateau = Plateau.Of(FactReading.Of(exp.Bench, scenes, arm.Answers, ws.WorldConfig.ImageSize), arm.Stage(StageKind.Pretrain).Metrics);
+                var pt = arm.Stage(StageKind.Pretrain);
+                var starts = InitSelection.Outcome(pt.RunDir);   // the restart rule's record; null when PT had one start
+                var plateau = Plateau.Of(FactReading.Of(exp.Bench, scenes, arm.Answers, ws.WorldConfig.ImageSize), pt.Metrics);
                 arms.Add(new SeedArm(seed, name, acc["Overall"], acc.GetValueOrDefault("task/Count", double.NaN), acc.GetValueOrDefault("task/Relation", double.NaN),
                                      acc.GetValueOrDefault("task/Depth", double.NaN), acc.GetValueOrDefault("task/Distance", double.NaN),
                                      plateau.ColumnShare, plateau.PtLossLast50, plateau.On,
-                                     SeedArm.StageSeconds(arm.Stage(StageKind.Pretrain).Metrics) + SeedArm.StageSeconds(arm.Stage(StageKind.Finetune).Metrics)));
-                log?.Invoke($"seed {seed} {name}: overall {acc["Overall"]:F3}, column right {plateau.ColumnShare:F2}{(plateau.On ? " (on the plateau)" : "")}");
+                                     SeedArm.StageSeconds(pt.Metrics) + SeedArm.StageSeconds(arm.Stage(StageKind.Finetune).Metrics),
+                                     starts?.Tried ?? 1, starts?.Winner ?? 0));
+                log?.Invoke($"seed {seed} {name}: overall {acc["Overall"]:F3}, column right {plateau.ColumnShare:F2}{(plateau.On ? " (on the plateau)" : "")}" +
+                            (starts is { Winner: > 0 } ? $", PT restarted: start {starts.Value.Winner} of {starts.Value.Tried} went on" : ""));
             }
             exp.Baseline.Model.Dispose();
             exp.Ola.Model.Dispose();
@@ -85,7 +91,12 @@ public sealed record SeedStudy(string Recipe, IReadOnlyList<SeedArm> Arms, IRead
     /// One line naming what the study trained: PT and IFT steps, task tokens per task.
     public static string Describe(ExperimentConfig c) =>
         $"PT {c.Pretrain.Steps} steps ({c.Pretrain.FewObjectsSteps} few-object) at {c.Pretrain.ProjectorLr:G3}, IFT {c.Finetune.Steps} ({c.Finetune.OneHopSteps} one-hop), " +
-        $"{c.Ola.NumTaskTokens} task token(s) per task, projector hidden {c.ProjectorHidden?.ToString() ?? "= LLM width"}";
+        $"{c.Ola.NumTaskTokens} task token(s) per task, projector hidden {c.ProjectorHidden?.ToString() ?? "= LLM width"}" +
+        (c.Pretrain.InitCandidates > 1
+            ? c.Pretrain.InitAcceptBelow > 0
+                ? $", PT restarted when its next-token loss over steps {c.Pretrain.InitProbeSteps - c.Pretrain.InitProbeSteps / 4 + 1}–{c.Pretrain.InitProbeSteps} is above {c.Pretrain.InitAcceptBelow:G3} (up to {c.Pretrain.InitCandidates} starts)"
+                : $", PT from the best of {c.Pretrain.InitCandidates} starts at step {c.Pretrain.InitProbeSteps}"
+            : "");
 
     /// Writes out/report/seed-study.{json,md} (or into `dir`); returns the markdown's path.
     public string Write(string? dir = null)

@@ -10,12 +10,15 @@ namespace OlaVlm.Stages;
 /// reached 1.21 and 0.600. The plateau shows in the PT loss long before the benchmark: so each candidate trains the
 /// stage's first steps — the same batches, the same learning-rate schedule — and the one with the lowest next-token
 /// loss goes on from where it stopped, so no step is trained twice. Both arms use the same rule.
+/// With StageConfig.InitAcceptBelow the candidates are tried in order and the first at or below it goes on: a restart
+/// rule, not a search — a start below the bar trains exactly the steps (and numbers) it would without the rule.
 public static class InitSelection
 {
     public sealed record Candidate(int Index, long InitSeed, double Loss);
 
-    /// Trains sc.InitCandidates fresh models (`newModel(init + 1000·i)`, candidate 0 the seed's own) for
-    /// sc.InitProbeSteps steps each in runDir-init<i>, moves the winner's folder to runDir (its checkpoint there, so
+    /// Trains up to sc.InitCandidates fresh models (`newModel(init + 1000·i)`, candidate 0 the seed's own) for
+    /// sc.InitProbeSteps steps each in runDir-init<i> (stopping at the first at or below sc.InitAcceptBelow when it is
+    /// set), moves the winner's folder to runDir (its checkpoint there, so
     /// Stage.Run goes on from it) and writes the candidates' scores to runDir/init-selection.json.
     public static (OlaVlmModel Model, IReadOnlyList<Candidate> Candidates) Pick(Func<long, OlaVlmModel> newModel, long init, StageConfig sc,
         IStageData data, IReadOnlyDictionary<OlaTask, Teachers.ITargetSource>? targets, string runDir,
@@ -24,6 +27,8 @@ public static class InitSelection
         if (sc.InitCandidates < 2) throw new ArgumentException($"InitSelection: {sc.InitCandidates} candidate(s); it needs at least 2");
         if (sc.InitProbeSteps <= 0 || sc.InitProbeSteps >= sc.Steps)
             throw new ArgumentException($"InitSelection: InitProbeSteps {sc.InitProbeSteps} must be within 1..{sc.Steps - 1} (the stage's steps)");
+        if (double.IsNaN(sc.InitAcceptBelow) || sc.InitAcceptBelow < 0)
+            throw new ArgumentException($"InitSelection: InitAcceptBelow {sc.InitAcceptBelow} must be a loss ≥ 0 (0 = best of all candidates)");
         var candidates = new List<Candidate>();
         OlaVlmModel? best = null;
         int bestIndex = -1;
@@ -43,10 +48,11 @@ public static class InitSelection
                 best = model; bestIndex = i;
             }
             else model.Dispose();
+            if (sc.InitAcceptBelow > 0 && loss <= sc.InitAcceptBelow) break;   // good enough: the rest are not tried
         }
         if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
         Directory.Move($"{runDir}-init{bestIndex}", runDir);
-        for (int i = 0; i < sc.InitCandidates; i++)
+        for (int i = 0; i < candidates.Count; i++)
             if (i != bestIndex) Directory.Delete($"{runDir}-init{i}", recursive: true);
         AtomicFile.WriteText(Path.Combine(runDir, "init-selection.json"), JsonSerializer.Serialize(new { winner = bestIndex, candidates }));
         log?.Invoke($"{title}: initialisation {bestIndex} goes on");
@@ -72,6 +78,16 @@ public static class InitSelection
         using var doc = Core.JsonFile.Document(path);
         int winner = doc.RootElement.GetProperty("winner").GetInt32();
         return Read(runDir)!.Single(c => c.Index == winner).InitSeed;
+    }
+
+    /// How many starts Pick tried in runDir and which went on (candidate index, 0 = the seed's own), or null when the
+    /// stage did not select.
+    public static (int Tried, int Winner)? Outcome(string runDir)
+    {
+        var path = Path.Combine(runDir, "init-selection.json");
+        if (!File.Exists(path)) return null;
+        using var doc = Core.JsonFile.Document(path);
+        return (doc.RootElement.GetProperty("candidates").GetArrayLength(), doc.RootElement.GetProperty("winner").GetInt32());
     }
 
     /// The candidates' scores written by Pick, or null when the stage did not select.

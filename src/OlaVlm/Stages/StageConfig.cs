@@ -65,6 +65,12 @@ public sealed record StageConfig
     public int InitCandidates { get; init; } = 0;
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
     public int InitProbeSteps { get; init; } = 0;
+    /// PT only, with InitCandidates: the candidates are tried in order and the first whose probe loss is at most this
+    /// goes on at once (the rest are never trained); when none is, the lowest goes on. 0 = try them all (best of k).
+    /// Why: a start that ends the few-object phase on the plateau's loss is restarted; a good start costs nothing and
+    /// trains exactly as without the rule (InitSelection). Left out of the JSON at 0.
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public double InitAcceptBelow { get; init; } = 0;
 
     /// LoRA instead of full weights for the LLM (LLaVA-1.5's finetune_lora): adapters on the LLM's Linear layers train
     /// at Lora.LearningRate, the rest of the LLM stays frozen, the projector keeps ProjectorLr. Null = full weights;

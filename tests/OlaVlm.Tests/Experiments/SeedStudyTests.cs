@@ -63,6 +63,24 @@ public class SeedStudyTests
     }
 
     [Fact]
+    public void TheReportSaysWhichPtStartWentOn()
+    {
+        string L = ExperimentArms.BaselineName, O = ExperimentArms.OlaName;
+        var arms = new List<SeedArm>
+        {
+            Arm(1, L, 0.70, 0.75) with { PtStartsTried = 1, PtStart = 0 }, Arm(1, O, 0.72, 0.76) with { PtStartsTried = 2, PtStart = 1 },
+        };
+        var md = SeedStudyReport.Markdown(SeedStudy.Summarise("restarts", arms, 1));
+        Assert.Contains("| 0 (of 1) |", md);
+        Assert.Contains("| 1 (of 2) |", md);
+        Assert.Contains("1 of 2 runs tried more than one start; 1 went on from another", md);
+        // A study written before the rule existed has no such record: n/a, and no restart line.
+        var old = SeedStudyReport.Markdown(SeedStudy.Summarise("before", [Arm(1, L, 0.7, 0.75), Arm(1, O, 0.7, 0.75)], 1));
+        Assert.Contains("| n/a | no |", old);
+        Assert.DoesNotContain("tried more than one start", old);
+    }
+
+    [Fact]
     public void TrainingTimeIsReadFromTheStepLog()
     {
         var log = new List<IReadOnlyDictionary<string, double>>

@@ -136,6 +136,45 @@ public class ExperimentTests
         Assert.Throws<ArgumentException>(() => Experiment.RunBaselineAndOla(world, f, targets,
             cfg with { Pretrain = cfg.Pretrain with { InitCandidates = 2, InitProbeSteps = 3 } }, seed, quiet));
 
+        // The restart rule (InitAcceptBelow): a start at or below the bar goes on at once — the later candidates are
+        // never trained and PT is the plain run's, number for number; a start above it is replaced by the next one.
+        var keep = Experiment.RunBaselineAndOla(world, f, targets,
+            cfg with { Pretrain = cfg.Pretrain with { InitCandidates = 3, InitProbeSteps = 2, InitAcceptBelow = 100 } }, seed, quiet);
+        foreach (var (arm, plain) in new[] { (keep.Baseline, basePt), (keep.Ola, olaPt) })
+        {
+            var ptRun = arm.Stage(StageKind.Pretrain);
+            Assert.Equal(new long[] { seed }, InitSelection.Read(ptRun.RunDir)!.Select(c => c.InitSeed).ToArray());
+            Assert.Equal(MetricsLog.Column(plain, "loss"), MetricsLog.Column(ptRun.Metrics, "loss"));
+            Assert.False(Directory.Exists(ptRun.RunDir + "-init1"));
+        }
+        Assert.Equal(r.Baseline.Answers, keep.Baseline.Answers);
+        Assert.Equal(r.Ola.Answers, keep.Ola.Answers);
+        // No start reaches a bar below every loss: all three are tried and the lowest goes on, as best of three.
+        var none = Experiment.RunBaselineAndOla(world, f, targets,
+            cfg with { Pretrain = cfg.Pretrain with { InitCandidates = 3, InitProbeSteps = 2, InitAcceptBelow = 1e-9 } }, seed, quiet);
+        foreach (var arm in new[] { none.Baseline, none.Ola })
+        {
+            var ptRun = arm.Stage(StageKind.Pretrain);
+            var cands = InitSelection.Read(ptRun.RunDir)!;
+            Assert.Equal(new long[] { seed, seed + 1000, seed + 2000 }, cands.Select(c => c.InitSeed).ToArray());
+            Assert.Equal(cands.Min(c => c.Loss), InitSelection.Score(ptRun.Metrics, 2, ptRun.RunDir), 1e-6);
+        }
+        // A bar just below the first start's loss: it is restarted, and the next start at or below the bar goes on
+        // (or, when neither later start reaches it, the lowest of the three), as the best-of-three scores predict.
+        var all = InitSelection.Read(none.Baseline.Stage(StageKind.Pretrain).RunDir)!.Select(c => c.Loss).ToArray();
+        double bar = all[0] * 0.999;
+        int reached = Array.FindIndex(all, 1, l => l <= bar);
+        int winner = reached > 0 ? reached : Array.IndexOf(all, all.Min());
+        var restart = Experiment.RunBaselineAndOla(world, f, targets,
+            cfg with { Pretrain = cfg.Pretrain with { InitCandidates = 3, InitProbeSteps = 2, InitAcceptBelow = bar } }, seed, quiet);
+        var restartPt = restart.Baseline.Stage(StageKind.Pretrain);
+        var tried = InitSelection.Read(restartPt.RunDir)!;
+        Assert.Equal(reached > 0 ? reached + 1 : 3, tried.Count);
+        Assert.Equal(all.Take(tried.Count).ToArray(), tried.Select(c => c.Loss).ToArray());
+        Assert.Equal(all[winner], InitSelection.Score(restartPt.Metrics, 2, restartPt.RunDir), 1e-6);
+        Assert.Throws<ArgumentException>(() => Experiment.RunBaselineAndOla(world, f, targets,
+            cfg with { Pretrain = cfg.Pretrain with { InitCandidates = 2, InitProbeSteps = 2, InitAcceptBelow = -1 } }, seed, quiet));
+
         // At 0 the knob is left out of the JSON, so cache keys made before it stay.
         Assert.DoesNotContain("InitSeedOffset", System.Text.Json.JsonSerializer.Serialize(cfg.Pretrain));
         Assert.Contains("InitSeedOffset", System.Text.Json.JsonSerializer.Serialize(other.Pretrain));
