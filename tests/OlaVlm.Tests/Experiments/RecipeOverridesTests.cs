@@ -18,8 +18,8 @@ public class RecipeOverridesTests
         var one = new RecipeOverrides { FewObjectsMax = 1 }.Apply(base_).Pretrain;
         Assert.Equal((base_.Pretrain.FewObjectsSteps, 1), (one.FewObjectsSteps, one.FewObjectsMax));
         Assert.Equal(3, new RecipeOverrides { FewObjectsSteps = 40, FewObjectsMax = 3 }.Apply(base_).Pretrain.FewObjectsMax);
-        // The recipe's restart rule: up to 3 starts, probed at step 270, restarted above the bar.
-        Assert.Equal((3, 270, ExperimentArms.PlateauRestartBar), (base_.Pretrain.InitCandidates, base_.Pretrain.InitProbeSteps, base_.Pretrain.InitAcceptBelow));
+        // The recipe's restart rule: up to 5 starts, probed at step 270, restarted above the bar.
+        Assert.Equal((5, 270, ExperimentArms.PlateauRestartBar), (base_.Pretrain.InitCandidates, base_.Pretrain.InitProbeSteps, base_.Pretrain.InitAcceptBelow));
         var cand = new RecipeOverrides { InitCandidates = 2 }.Apply(base_).Pretrain;
         Assert.Equal((2, 270), (cand.InitCandidates, cand.InitProbeSteps));
         var best = new RecipeOverrides { InitCandidates = 2, InitAcceptBelow = 0 }.Apply(base_).Pretrain;   // best of two, no bar
@@ -31,7 +31,7 @@ public class RecipeOverridesTests
         Assert.Equal((0, 0, 0.0), (c.Pretrain.InitCandidates, c.Pretrain.InitProbeSteps, c.Pretrain.InitAcceptBelow));
         Assert.Contains("restarted", OlaVlm.Experiments.SeedStudy.Describe(base_));
         Assert.DoesNotContain("restarted", OlaVlm.Experiments.SeedStudy.Describe(c));
-        Assert.Equal(3, new RecipeOverrides { PtSteps = 600 }.Apply(base_).Pretrain.InitCandidates);
+        Assert.Equal(5, new RecipeOverrides { PtSteps = 600 }.Apply(base_).Pretrain.InitCandidates);
         // Asked for explicitly, it is kept, and the stage refuses the probe length with a message naming it.
         Assert.Equal((2, 270), new RecipeOverrides { PtSteps = 80, InitCandidates = 2 }.Apply(base_).Pretrain is var k ? (k.InitCandidates, k.InitProbeSteps) : default);
         Assert.Equal(base_.Finetune.LlmLr, c.Finetune.LlmLr);
