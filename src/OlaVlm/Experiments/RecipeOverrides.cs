@@ -51,8 +51,8 @@ public sealed record RecipeOverrides
         if (IftLr is double il) ft = ft with { ProjectorLr = il, LlmLr = il };
         if (LoraRank is int r) ft = ft with { Lora = Training.LoraConfig.Miniature with { R = r, Alpha = 2.0 * r } };
         // The recipe's restart rule probes at its PT's step 270 (the few-object phase's end, with a bar measured there);
-        // a PT too short for it runs without the rule unless cand=/probe= say otherwise (SeedStudy.Describe shows which).
-        if (pt.InitCandidates > 1 && pt.InitProbeSteps >= pt.Steps && InitCandidates is null && InitProbeSteps is null)
+        // a PT too short for it runs without the rule unless cand=/probe=/accept= ask for it (SeedStudy.Describe shows which).
+        if (pt.InitCandidates > 1 && pt.InitProbeSteps >= pt.Steps && InitCandidates is null && InitProbeSteps is null && InitAcceptBelow is null)
             pt = pt with { InitCandidates = 0, InitProbeSteps = 0, InitAcceptBelow = 0 };
         var result = cfg with { Pretrain = pt, Finetune = ft };
         return ProjectorHidden is int w ? result with { ProjectorHidden = w == 0 ? null : w } : result;

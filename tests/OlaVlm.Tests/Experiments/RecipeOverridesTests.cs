@@ -34,6 +34,7 @@ public class RecipeOverridesTests
         Assert.Equal(5, new RecipeOverrides { PtSteps = 600 }.Apply(base_).Pretrain.InitCandidates);
         // Asked for explicitly, it is kept, and the stage refuses the probe length with a message naming it.
         Assert.Equal((2, 270), new RecipeOverrides { PtSteps = 80, InitCandidates = 2 }.Apply(base_).Pretrain is var k ? (k.InitCandidates, k.InitProbeSteps) : default);
+        Assert.Equal(5, new RecipeOverrides { PtSteps = 80, InitAcceptBelow = 1.2 }.Apply(base_).Pretrain.InitCandidates);
         Assert.Equal(base_.Finetune.LlmLr, c.Finetune.LlmLr);
         Assert.Equal(10, new RecipeOverrides { IftSteps = 10, OneHopSteps = 50 }.Apply(base_).Finetune.OneHopSteps);   // capped at IFT
         Assert.Null(c.Finetune.Lora);
