@@ -75,8 +75,7 @@ public static class InitSelection
         var path = Path.Combine(runDir, "init-selection.json");
         var checkpoints = RunCheckpoint.Root(runDir);
         if (!File.Exists(path) || !Directory.Exists(checkpoints) || Directory.GetDirectories(checkpoints, "step-*").Length == 0) return null;
-        using var doc = Core.JsonFile.Document(path);
-        int winner = doc.RootElement.GetProperty("winner").GetInt32();
+        int winner = Outcome(runDir)!.Value.Winner;
         return Read(runDir)!.Single(c => c.Index == winner).InitSeed;
     }
 
